@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes: parse, call a service, shape the answer."""

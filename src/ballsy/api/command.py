@@ -1,0 +1,30 @@
+"""``POST /api/command``: a typed command answered by a skill or the LLM."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ballsy.api.deps import ServicesDep
+from ballsy.api.schemas import CommandIn, CommandOut, HandledBy
+from ballsy.assistant.service import TurnResult
+
+router = APIRouter(prefix="/api", tags=["assistant"])
+
+
+def command_out(result: TurnResult) -> CommandOut:
+    return CommandOut(
+        id=result.id,
+        text=result.text,
+        reply=result.reply,
+        handled_by=HandledBy(kind=result.handled_by, name=result.handler, model=result.model),
+        data=result.data,
+        timings=result.timings,
+        conversation_id=result.conversation_id,
+        created_at=result.created_at,
+    )
+
+
+@router.post("/command", response_model=CommandOut)
+async def run_command(body: CommandIn, services: ServicesDep) -> CommandOut:
+    result = await services.assistant.run(body.client_id, body.text)
+    return command_out(result)

@@ -1,0 +1,24 @@
+"""``GET|PUT /api/settings``: the caller's voice, speed, language, persona and LLM."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ballsy.api.deps import ClientIdDep, ServicesDep
+from ballsy.api.schemas import SettingsOut, SettingsUpdate
+
+router = APIRouter(prefix="/api", tags=["settings"])
+
+
+@router.get("/settings", response_model=SettingsOut)
+async def read_settings(services: ServicesDep, client_id: ClientIdDep) -> SettingsOut:
+    preferences = await services.preferences.get(client_id)
+    return SettingsOut(**preferences.as_dict())
+
+
+@router.put("/settings", response_model=SettingsOut)
+async def update_settings(
+    body: SettingsUpdate, services: ServicesDep, client_id: ClientIdDep
+) -> SettingsOut:
+    preferences = await services.preferences.update(client_id, body.model_dump(exclude_unset=True))
+    return SettingsOut(**preferences.as_dict())

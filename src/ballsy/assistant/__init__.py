@@ -1,0 +1,1 @@
+"""Turn handling: skills first, else the LLM with the user's memory."""

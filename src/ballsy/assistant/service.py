@@ -1,0 +1,196 @@
+"""One assistant turn: skills first, else the user's LLM with their recent memory.
+
+A turn is three steps so that the realtime engine can stream and interrupt it:
+``begin`` (clean the text, load preferences and memory), ``reply`` (an async
+iterator of text pieces), ``finish`` (persist what was really said). ``run`` does all
+three for request/response callers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from ballsy.assistant.preferences import Preferences, resolve_preferences
+from ballsy.assistant.prompt import build_prompt
+from ballsy.assistant.skills import SkillContext, find_skill_reply
+from ballsy.assistant.text import clean_command_text
+from ballsy.config import Settings
+from ballsy.llm.base import ChatMessage, GenerationOptions
+from ballsy.llm.registry import LLMRegistry
+from ballsy.store.db import Database
+from ballsy.store.models import CommandRecord
+from ballsy.store.repositories import (
+    ConversationRepository,
+    HistoryRepository,
+    SettingsRepository,
+    UserRepository,
+)
+
+Source = Literal["text", "voice"]
+# Said when a model produces nothing at all, so a turn never ends in silence.
+NO_ANSWER = "Sorry, I don't have an answer for that."
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+@dataclass(slots=True)
+class Turn:
+    """A turn in progress: everything ``reply`` and ``finish`` need."""
+
+    user_id: str
+    text: str
+    source: Source
+    preferences: Preferences
+    prompt: list[ChatMessage]
+    started: float
+    now: datetime
+    handled_by: Literal["skill", "llm"] = "llm"
+    handler: str = ""
+    model: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    id: int
+    conversation_id: str | None
+    text: str
+    reply: str
+    source: Source
+    handled_by: Literal["skill", "llm"]
+    handler: str
+    model: str | None
+    data: dict[str, Any]
+    timings: dict[str, float]
+    interrupted: bool
+    created_at: datetime
+
+
+class Assistant:
+    def __init__(self, settings: Settings, database: Database, llms: LLMRegistry) -> None:
+        self.settings = settings
+        self.database = database
+        self.llms = llms
+        self._zone = ZoneInfo(settings.timezone)
+
+    async def begin(self, client_id: str, text: str, source: Source = "text") -> Turn:
+        started = time.perf_counter()
+        cleaned = clean_command_text(text, max_length=self.settings.max_command_length)
+        async with self.database.transaction() as session:
+            user = await UserRepository(session).get_or_create(client_id)
+            preferences = resolve_preferences(
+                self.settings, await SettingsRepository(session).get(user.id)
+            )
+            conversation = await ConversationRepository(session).active(
+                user.id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+            )
+            memory = (
+                await ConversationRepository(session).recent_messages(
+                    conversation.id, preferences.memory_turns * 2
+                )
+                if conversation
+                else []
+            )
+        now = datetime.now(self._zone)
+        prompt = build_prompt(
+            system_prompt=preferences.system_prompt, now=now, memory=memory, text=cleaned
+        )
+        turn = Turn(
+            user_id=user.id,
+            text=cleaned,
+            source=source,
+            preferences=preferences,
+            prompt=prompt,
+            started=started,
+            now=now,
+        )
+        turn.timings["prepare_ms"] = _ms(started)
+        return turn
+
+    async def reply(self, turn: Turn) -> AsyncIterator[str]:
+        """Yield the reply in pieces: one piece for a skill, token deltas for an LLM."""
+        skill_start = time.perf_counter()
+        skill_reply = find_skill_reply(
+            turn.text, SkillContext(now=turn.now, language=turn.preferences.language)
+        )
+        turn.timings["skills_ms"] = _ms(skill_start)
+        if skill_reply is not None:
+            turn.handled_by, turn.handler, turn.data = "skill", skill_reply.skill, skill_reply.data
+            yield skill_reply.text
+            return
+        provider = self.llms.get(turn.preferences.llm_provider)
+        options = GenerationOptions(
+            max_tokens=self.settings.llm_max_tokens,
+            temperature=self.settings.llm_temperature,
+            model=turn.preferences.llm_model,
+        )
+        turn.handled_by, turn.handler = "llm", provider.name
+        turn.model = options.model or provider.default_model
+        llm_start = time.perf_counter()
+        async for delta in provider.stream(turn.prompt, options):
+            if delta.text:
+                turn.timings.setdefault("llm_first_token_ms", _ms(llm_start))
+                yield delta.text
+            if delta.usage:
+                turn.data["usage"] = {
+                    "prompt_tokens": delta.usage.prompt_tokens,
+                    "completion_tokens": delta.usage.completion_tokens,
+                }
+        turn.timings["llm_ms"] = _ms(llm_start)
+
+    async def finish(self, turn: Turn, reply: str, *, interrupted: bool = False) -> TurnResult:
+        """Persist the turn: the messages for memory and a history record."""
+        reply = reply.strip()
+        persist_start = time.perf_counter()
+        turn.timings["total_ms"] = _ms(turn.started)
+        async with self.database.transaction() as session:
+            conversations = ConversationRepository(session)
+            conversation = await conversations.active(
+                turn.user_id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+            ) or await conversations.start(turn.user_id)
+            said = [("user", turn.text)] + ([("assistant", reply)] if reply else [])
+            await conversations.append(conversation, said)
+            record = await HistoryRepository(session).add(
+                CommandRecord(
+                    user_id=turn.user_id,
+                    conversation_id=conversation.id,
+                    source=turn.source,
+                    input_text=turn.text,
+                    reply_text=reply,
+                    handled_by=turn.handled_by,
+                    handler=turn.handler,
+                    model=turn.model,
+                    interrupted=interrupted,
+                    data=turn.data,
+                    timings=turn.timings,
+                )
+            )
+        turn.timings["persist_ms"] = _ms(persist_start)
+        return TurnResult(
+            id=record.id,
+            conversation_id=conversation.id,
+            text=turn.text,
+            reply=reply,
+            source=turn.source,
+            handled_by=turn.handled_by,
+            handler=turn.handler,
+            model=turn.model,
+            data=turn.data,
+            timings=dict(turn.timings),
+            interrupted=interrupted,
+            created_at=record.created_at,
+        )
+
+    async def run(self, client_id: str, text: str, source: Source = "text") -> TurnResult:
+        turn = await self.begin(client_id, text, source)
+        pieces = [piece async for piece in self.reply(turn)]
+        reply = "".join(pieces).strip() or NO_ANSWER
+        return await self.finish(turn, reply)

