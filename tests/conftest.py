@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,8 +18,10 @@ from fastapi import FastAPI
 
 from ballsy.app import create_app
 from ballsy.config import Settings
+from tests.live import live_app
 
 POSTGRES_SERVER = os.environ.get("BALLSY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+REDIS_SERVER = os.environ.get("BALLSY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "speech"
 BACKENDS = ["sqlite", "postgres"]
 
@@ -53,8 +55,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_settings(data_dir: Path, database_url: str | None = None, **overrides: object) -> Settings:
     """Settings for a test app: defaults, no .env file, explicit database."""
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "preload_models": False,
+    }
     values.update(overrides)
+    # Shared apps serve many tests as the same few users; tests/state and
+    # tests/security exercise the real per-user limit with their own settings.
+    values.setdefault("max_requests_per_minute", 100_000)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -81,7 +90,31 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture(scope="session")
+def live_server(data_dir: Path) -> Iterator[str]:
+    """A real HTTP server (uvicorn on loopback, SQLite) for clients such as the openai SDK."""
+    settings = make_settings(data_dir / "live", max_audio_seconds=60.0, max_upload_bytes=2_000_000)
+    with live_app(settings) as (url, _app):
+        yield url
+
+
 @pytest.fixture
 def client_id() -> str:
     """A fresh user for each test, so tests sharing an app never see each other's data."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the shared Redis, its keys deleted after."""
+    import redis.asyncio as aioredis
+
+    prefix = f"ballsy-test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = aioredis.Redis.from_url(REDIS_SERVER)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

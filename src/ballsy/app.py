@@ -5,23 +5,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ballsy import __version__
-from ballsy.api import command, health, history
+from ballsy.api import admin, auth, command, health, history, openai_audio, openai_chat, voice
+from ballsy.api import sessions as session_routes
 from ballsy.api import settings as settings_routes
+from ballsy.api import transcriptions as transcription_routes
 from ballsy.api.errors import install_error_handlers
 from ballsy.config import Settings
+from ballsy.observability import metrics, tracing
+from ballsy.observability.middleware import RequestObserver
+from ballsy.realtime import native as native_realtime
+from ballsy.realtime import openai_realtime
+from ballsy.security.guard import guard
+from ballsy.security.http import (
+    BodyLimitMiddleware,
+    RequestTimeoutMiddleware,
+    SecurityHeadersMiddleware,
+)
+from ballsy.security.secrets import resolve_secret_references
 from ballsy.services import Services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+    # Secret Manager references become values here, once, before anything uses them.
+    settings = resolve_secret_references(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure(settings)
         services = Services.build(settings)
         await services.start()
         app.state.services = services
@@ -29,23 +44,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await services.close()
+            if settings.otel_enabled:
+                tracing.shutdown()
+            metrics.mark_process_dead(settings)
 
     app = FastAPI(
         title="Ballsy",
         version=__version__,
         description="Self-hostable voice AI assistant server.",
         lifespan=lifespan,
+        # Every route, including ones added later, authenticates unless it is one of
+        # ballsy.security.guard.PUBLIC_PATHS (tests/security walks app.routes for this).
+        dependencies=[Depends(guard)],
     )
     install_error_handlers(app)
+    # Innermost first: headers also go on the 413/504 answered by the two below them.
+    app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_request_bytes,
+        upload_limit=settings.max_upload_bytes,
+        job_upload_limit=settings.job_max_upload_bytes,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=[
+                "Retry-After",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
         )
     if settings.allowed_hosts and settings.allowed_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
-    for router in (health.router, command.router, history.router, settings_routes.router):
+    # Added last, so outermost: it counts and logs what the middleware above refuses too.
+    app.add_middleware(
+        RequestObserver,
+        log_requests=settings.log_requests,
+        record_metrics=settings.metrics_enabled,
+    )
+    if settings.metrics_enabled:
+        app.add_route("/metrics", metrics.metrics_endpoint(settings), include_in_schema=False)
+    for router in (
+        health.router,
+        command.router,
+        voice.router,
+        history.router,
+        settings_routes.router,
+        openai_audio.router,
+        openai_chat.router,
+        auth.router,
+        admin.router,
+        session_routes.router,
+        native_realtime.router,
+        openai_realtime.router,
+        transcription_routes.router,
+    ):
         app.include_router(router)
     return app

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 
 from ballsy.config import Settings
+from ballsy.errors import BallsyError
+from ballsy.security.admin_cli import users_cli
 from ballsy.store.db import Database
 
+T = TypeVar("T")
+# The CLI reads a local file the user chose, so it gets a far larger cap than uploads.
+CLI_MAX_AUDIO_SECONDS = 4 * 3600.0
+
 cli = typer.Typer(help="Ballsy voice assistant server.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
 
 
 @cli.command()
@@ -25,18 +34,16 @@ def serve(
         settings.host = host
     if port:
         settings.port = port
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    from ballsy.app import create_app
+    # Before anything logs, so every line (uvicorn's and SQLAlchemy's too) shares a format.
+    from ballsy.observability.logging import configure_logging
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        ws_max_size=1024 * 1024,
-    )
+    configure_logging(settings)
+    from ballsy.app import create_app
+    from ballsy.lifecycle import run_server
+
+    # SIGTERM/SIGINT: stop accepting, close WebSockets with 1012, drain HTTP for up to
+    # SHUTDOWN_GRACE_SECONDS, close services, exit 0 (see ballsy.lifecycle).
+    run_server(create_app(settings), settings)
 
 
 @cli.command()
@@ -53,6 +60,87 @@ def migrate() -> None:
 
     asyncio.run(_run())
     typer.echo(f"database at head ({settings.sqlalchemy_url.split('@')[-1]})")
+
+
+@cli.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio file.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="txt | srt | vtt | json")] = "txt",
+    model: Annotated[str | None, typer.Option(help="STT model (default: STT_MODEL).")] = None,
+    language: Annotated[str | None, typer.Option(help="Language; default detects.")] = None,
+    words: Annotated[bool, typer.Option(help="Word timestamps (json format).")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """Transcribe an audio file offline with the local Whisper model."""
+    from ballsy.speech.formats import render_text, verbose_json
+    from ballsy.speech.service import SpeechService
+    from ballsy.speech.stt import TranscribeOptions
+
+    if fmt not in ("txt", "srt", "vtt", "json"):
+        raise typer.BadParameter("format must be txt, srt, vtt or json", param_hint="--format")
+    settings = Settings()
+
+    async def _run() -> str:
+        speech = SpeechService(settings)
+        try:
+            audio = await speech.decode(file, max_seconds=CLI_MAX_AUDIO_SECONDS)
+            options = TranscribeOptions(language=language, word_timestamps=words)
+            transcript = await speech.transcribe(audio.samples, options, model)
+        finally:
+            await speech.close()
+        if fmt == "json":
+            return json.dumps(verbose_json(transcript, task="transcribe", words=words), indent=2)
+        return render_text(transcript, fmt)  # type: ignore[arg-type]
+
+    _write(_run_or_exit(_run()), output)
+
+
+@cli.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Audio file (.wav, .mp3 …).")],
+    engine: Annotated[
+        str | None, typer.Option(help="hibari | piper (default: TTS_ENGINE).")
+    ] = None,
+    voice: Annotated[str | None, typer.Option(help="Voice name of the engine.")] = None,
+    speed: Annotated[float, typer.Option(min=0.25, max=4.0, help="Speaking speed.")] = 1.0,
+) -> None:
+    """Speak TEXT into an audio file offline (format from the file extension)."""
+    import numpy as np
+
+    from ballsy.speech.audio import encode_audio
+    from ballsy.speech.service import SpeechService
+
+    fmt = output.suffix.lstrip(".").lower() or "wav"
+    settings = Settings()
+
+    async def _run() -> bytes:
+        speech = SpeechService(settings)
+        try:
+            chunks = await speech.synthesize(text, voice=voice, speed=speed, engine=engine)
+            samples = np.concatenate([chunk async for chunk in chunks])
+            return encode_audio(samples, speech.sample_rate_for(engine), fmt)
+        finally:
+            await speech.close()
+
+    output.write_bytes(_run_or_exit(_run()))
+    typer.echo(f"wrote {output}")
+
+
+def _run_or_exit(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; a Ballsy error becomes a clean message and exit 2."""
+    try:
+        return asyncio.run(coroutine)
+    except BallsyError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ the tests build a :class:`Settings` and hand it down.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,8 +19,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 LLMProviderName = Literal["local", "openai", "mistral", "azure"]
 STTModelName = Literal["tiny.en", "base"]
 TTSEngineName = Literal["hibari", "piper"]
+JobQueueName = Literal["embedded", "redis"]
+JobStorageName = Literal["local", "gcs", "s3"]
 
 _MISTRAL_BASE_URL = "https://api.mistral.ai/v1"
+AuthMode = Literal["none", "apikey", "jwt"]
+# The development JWT secret; production refuses to start with it (or any short one).
+DEFAULT_JWT_SECRET = "ballsy-development-secret-change-me"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+# A Google Secret Manager reference, resolved at startup by ballsy.security.secrets.
+SECRET_REFERENCE = re.compile(r"^projects/[^/\s]+/secrets/[^/\s]+(/versions/[^/\s]+)?$")
 
 
 def _default_data_dir() -> Path:
@@ -63,7 +72,34 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="redis:// URL for sessions, rate limits and the response cache shared "
+        "by all instances; unset means in-process state (a single instance).",
+    )
+    redis_key_prefix: str = Field(
+        default="", max_length=64, description="Prepended to every Redis key Ballsy writes."
+    )
+    redis_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description="Seconds a Redis connect or command may take before this instance "
+        "falls back to in-process state (degraded).",
+    )
+    redis_max_connections: int = Field(
+        default=64,
+        ge=2,
+        le=10_000,
+        description="Redis connections per instance; more concurrent calls wait their turn.",
+    )
+    redis_retry_interval: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="Seconds between Redis probes while degraded; the first success "
+        "switches back to Redis.",
+    )
 
     # --- HTTP --------------------------------------------------------------------
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -73,6 +109,69 @@ class Settings(BaseSettings):
     session_timeout: int = Field(default=3600, ge=1, description="Seconds.")
     max_command_length: int = Field(default=1000, ge=1, le=100_000)
     history_max_page_size: int = Field(default=100, ge=1, le=1000)
+    rate_limit_strategy: Literal["moving-window", "fixed-window"] = Field(
+        default="moving-window",
+        description="limits strategy for MAX_REQUESTS_PER_MINUTE: moving-window is exact "
+        "over any 60 s span; fixed-window is cheaper and allows bursts at window edges.",
+    )
+    ws_messages_per_minute: int = Field(
+        default=6000,
+        ge=1,
+        description="Per voice session: WebSocket messages (audio frames "
+        "included) before the session is told to slow down.",
+    )
+    ws_turns_per_minute: int = Field(
+        default=30, ge=1, description="Per voice session: turns answered per minute."
+    )
+    session_heartbeat_ttl: int = Field(
+        default=90,
+        ge=5,
+        description="Seconds a voice session holds a MAX_CONCURRENT_SESSIONS slot without "
+        "a heartbeat (so a crashed instance's sessions free their slots).",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Body cap of non-upload routes (uploads use MAX_UPLOAD_BYTES); checked "
+        "on Content-Length before reading and on the bytes actually streamed.",
+    )
+    request_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a request may take before its response starts (504 after); "
+        "a response that has started streaming is not cut.",
+    )
+    ai_cache_ttl: int = Field(
+        default=0,
+        ge=0,
+        description="Seconds an LLM reply to a prompt with no personal context (no memory, "
+        "default persona) is reused from ai:response:{hash}; 0 disables the cache.",
+    )
+
+    # --- security ----------------------------------------------------------------
+    auth_mode: AuthMode = Field(
+        default="none",
+        description="none: the client names itself (development only); apikey: API keys; "
+        "jwt: API keys plus password login issuing JWT access and refresh tokens.",
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEFAULT_JWT_SECRET),
+        description="HS256 key for JWTs; at least 32 characters in production.",
+    )
+    jwt_access_ttl: int = Field(default=900, ge=30, le=86400, description="Seconds.")
+    jwt_refresh_ttl: int = Field(default=14 * 86400, ge=300, description="Seconds.")
+    ws_ticket_ttl: int = Field(
+        default=30, ge=5, le=600, description="Seconds a browser WebSocket ticket is valid."
+    )
+    max_login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Password attempts per user name and per client IP."
+    )
+    daily_token_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Tokens (prompt + completion) per user per UTC day on paid, non-local "
+        "LLM providers; 0 means no cap.",
+    )
 
     # --- assistant ---------------------------------------------------------------
     default_system_prompt: str = (
@@ -113,8 +212,201 @@ class Settings(BaseSettings):
     max_tts_input_chars: int = Field(default=4096, ge=1)
     inference_workers: int = Field(default=2, ge=1, le=64)
     inference_queue_size: int = Field(default=64, ge=1)
+    preload_models: bool = Field(
+        default=True,
+        description="Load the default STT, TTS and LLM in the background at start, "
+        "so the first voice turn is warm (models still load lazily if this is off).",
+    )
     model_idle_ttl: float = Field(
         default=0.0, ge=0, description="Seconds before an idle model is unloaded; 0 keeps it."
+    )
+
+    # --- transcription jobs (docs/jobs.md) -------------------------------------------
+    media_folder: Path | None = Field(
+        default=None, description="Local storage of job uploads; unset means <data dir>/media."
+    )
+    output_folder: Path | None = Field(
+        default=None, description="Local storage of job transcripts; unset: <data dir>/outputs."
+    )
+    job_queue: JobQueueName = Field(
+        default="embedded",
+        description="embedded: jobs wait in the database and run in this process; redis: "
+        "a SAQ queue on Redis feeds separate `ballsy worker` processes.",
+    )
+    job_redis_url: str | None = Field(
+        default=None, description="Redis of the job queue; unset means REDIS_URL."
+    )
+    job_queue_name: str = Field(default="ballsy-transcriptions", max_length=64)
+    job_worker_in_process: bool | None = Field(
+        default=None,
+        description="Run a job worker inside `ballsy serve`; unset means yes for the "
+        "embedded queue and no for redis.",
+    )
+    job_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Jobs one worker process runs at once."
+    )
+    job_storage: JobStorageName = Field(
+        default="local", description="local | gcs | s3 (the last two need the extras)."
+    )
+    job_storage_bucket: str | None = Field(default=None, description="Bucket for gcs and s3.")
+    job_storage_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    job_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, R2…); unset means AWS."
+    )
+    job_s3_region: str | None = None
+    job_signed_url_ttl: int = Field(
+        default=3600, ge=60, le=7 * 86400, description="Seconds a signed download URL lives."
+    )
+    job_max_upload_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Largest job upload (413 beyond it)."
+    )
+    job_max_audio_seconds: float = Field(
+        default=12 * 3600.0, gt=0, description="Longest recording a job accepts."
+    )
+    job_min_free_mb: int = Field(
+        default=256, ge=0, description="Refuse uploads (507) that would leave less free disk."
+    )
+    job_chunk_seconds: float = Field(
+        default=120.0,
+        ge=10,
+        le=1800,
+        description="Audio per chunk: the unit of progress, of resumption after a crash "
+        "and of memory use (chunks are cut in silences found by VAD).",
+    )
+    job_decoder: Literal["batched", "sequential"] = Field(
+        default="batched",
+        description="batched: faster-whisper's BatchedInferencePipeline over the speech "
+        "of a chunk (measured ~2x faster here); sequential: one clip at a time.",
+    )
+    job_batch_size: int = Field(default=8, ge=1, le=64, description="Clips per batched call.")
+    job_cpu_threads: int = Field(
+        default=0, ge=0, description="CTranslate2 threads of the job model; 0: its default."
+    )
+    job_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of job inference threads, so voice turns on the "
+        "same machine get the CPU first (Linux).",
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="A running job's lease; a worker silent this long is presumed dead "
+        "and another one resumes the job from its last finished chunk.",
+    )
+    job_max_attempts: int = Field(default=3, ge=1, le=50)
+    job_retry_base_seconds: float = Field(
+        default=5.0, ge=0, description="First retry delay; doubles each attempt."
+    )
+    job_retry_max_seconds: float = Field(default=300.0, ge=0)
+    job_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often workers look for due, orphaned or re-queued jobs.",
+    )
+    job_retention_hours: float = Field(
+        default=168.0, ge=0, description="Finished jobs and their files are deleted after; 0 keeps."
+    )
+    job_keep_media: bool = Field(
+        default=False, description="Keep an uploaded recording after its job finished."
+    )
+    job_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of webhook signatures; webhooks need it."
+    )
+    job_webhook_attempts: int = Field(default=5, ge=1, le=20)
+    job_webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    job_webhook_allow_private: bool | None = Field(
+        default=None,
+        description="Allow webhooks to loopback/private addresses; unset: only in development.",
+    )
+
+    # --- observability and operations (docs/observability.md) -----------------------
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="json: one Cloud Logging object per line; console: readable lines. "
+        "Unset means console in development and json in production.",
+    )
+    log_requests: bool = Field(
+        default=True, description="Log one ballsy.http.request_completed line per request."
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="Serve GET /metrics and record Prometheus metrics."
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+        description="Set when several worker processes serve one port: each writes its "
+        "metrics there and /metrics aggregates them. Must exist and be emptied at deploy.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Export OpenTelemetry traces over OTLP/HTTP; needs the [tracing] extra. "
+        "The exporter reads the standard OTEL_EXPORTER_OTLP_* variables.",
+    )
+    otel_service_name: str = Field(default="ballsy", description="service.name of the spans.")
+    otel_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces sampled (parent-based)."
+    )
+    gcp_project: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "gcp_project"),
+        description="Makes the log trace field a full projects/<id>/traces/<trace> name.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="On SIGTERM/SIGINT, how long in-flight requests may run before they "
+        "are cancelled. Keep it below the platform's kill timer (Kubernetes 30 s, "
+        "Cloud Run 10 s).",
+    )
+    ready_min_free_disk_mb: int = Field(
+        default=256, ge=0, description="/ready fails when the data dir has less free space."
+    )
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "console"]:
+        """``log_format``, or its default for the environment."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "console"
+
+    # --- realtime voice ----------------------------------------------------------
+    realtime_vad_threshold: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="Silero probability that counts as speech."
+    )
+    realtime_silence_ms: int = Field(
+        default=400, ge=100, le=5000, description="Silence that ends the user's turn."
+    )
+    realtime_prefix_padding_ms: int = Field(
+        default=300, ge=0, le=2000, description="Audio kept before detected speech."
+    )
+    realtime_min_speech_ms: int = Field(
+        default=200, ge=0, le=2000, description="Shortest sound that counts as speech."
+    )
+    realtime_ping_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between server pings on voice sockets."
+    )
+    realtime_idle_timeout: float = Field(
+        default=300.0, gt=0, description="Close a voice socket silent this many seconds."
+    )
+    realtime_max_session_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest a voice session may last."
+    )
+    realtime_max_frame_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest WebSocket message accepted."
+    )
+    realtime_send_queue: int = Field(
+        default=512, ge=8, description="Messages queued for a slow client before closing it."
+    )
+    realtime_playout_lead: float = Field(
+        default=0.25, ge=0.0, le=5.0, description="Seconds of reply audio sent ahead of playback."
+    )
+    realtime_partial_transcripts: bool = Field(
+        default=True, description="Send partial transcripts while the user speaks."
     )
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
@@ -124,9 +416,30 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
-        if self.environment == "production" and "*" in self.cors_origins:
-            raise ValueError("CORS_ORIGINS='*' is refused in production")
+        problems = self.production_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve in production (empty in development).
+
+        Secret Manager references are checked again once resolved at startup.
+        """
+        if self.environment != "production":
+            return []
+        problems = []
+        if "*" in self.cors_origins:
+            problems.append("CORS_ORIGINS='*' is refused in production")
+        if self.auth_mode == "none":
+            problems.append("AUTH_MODE=none is refused in production; use apikey or jwt")
+        secret = self.jwt_secret.get_secret_value()
+        if self.auth_mode == "jwt" and not SECRET_REFERENCE.match(secret):
+            if secret == DEFAULT_JWT_SECRET:
+                problems.append("JWT_SECRET is the development default")
+            elif len(secret) < MIN_SECRET_LENGTH:
+                problems.append(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        return problems
 
     # --- derived -----------------------------------------------------------------
     @cached_property
@@ -154,6 +467,21 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def job_media_dir(self) -> Path:
+        return self.media_folder or self.media_dir
+
+    @property
+    def job_output_dir(self) -> Path:
+        return self.output_folder or self.data_dir / "outputs"
+
+    @property
+    def runs_job_worker(self) -> bool:
+        """Whether ``ballsy serve`` runs a job worker in its own process."""
+        if self.job_worker_in_process is not None:
+            return self.job_worker_in_process
+        return self.job_queue == "embedded"
 
     def llm_endpoint(self) -> tuple[str | None, SecretStr | None, str | None]:
         """(base_url, api_key, model) for the remote provider in ``llm_provider``."""

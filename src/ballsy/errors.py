@@ -20,6 +20,10 @@ class BallsyError(Exception):
         self.message = message
         self.detail = detail or {}
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (``WWW-Authenticate``, ``Retry-After``…)."""
+        return {}
+
 
 class InvalidInput(BallsyError):
     status_code = 422
@@ -77,3 +81,81 @@ class ModelUnavailable(BallsyError):
 
     status_code = 503
     code = "model_unavailable"
+
+
+class Unauthorized(BallsyError):
+    """No credentials, or credentials that do not name an active user."""
+
+    status_code = 401
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="ballsy"'}
+
+
+class Forbidden(BallsyError):
+    """An authenticated user without the role a route needs (objects answer 404 instead)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimited(BallsyError):
+    """Too many requests in the window; ``retry_after`` says when one will be allowed."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        limit_headers: dict[str, str] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, detail={"retry_after": retry_after, **(detail or {})})
+        self.retry_after = max(1, retry_after)
+        self.limit_headers = limit_headers or {}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after), **self.limit_headers}
+
+
+class SpendCapExceeded(RateLimited):
+    """The user's daily token budget for paid LLM providers is used up."""
+
+    code = "spend_cap_exceeded"
+
+
+class ConfigurationError(BallsyError):
+    """Settings that cannot work (raised at startup, never to a client)."""
+
+    code = "configuration_error"
+
+
+class Conflict(BallsyError):
+    """The thing to create exists already (a user name, for instance)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class StorageFull(BallsyError):
+    """Media or output storage has no room left (disk full, quota)."""
+
+    status_code = 507
+    code = "storage_full"
+
+
+class StorageUnavailable(BallsyError):
+    """Media or output storage cannot be reached or written (retry later)."""
+
+    status_code = 503
+    code = "storage_unavailable"
+
+
+class JobNotFinished(Conflict):
+    """A job's full result was asked for before the job was done."""
+
+    code = "job_not_finished"

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
 
 from ballsy.assistant.preferences import PreferencesService
 from ballsy.assistant.service import Assistant
 from ballsy.config import Settings
+from ballsy.jobs.service import JobService
+from ballsy.lifecycle import ConnectionRegistry
 from ballsy.llm.registry import LLMRegistry
+from ballsy.observability.logging import get_logger
+from ballsy.security.service import AuthService
+from ballsy.security.spend import SpendGuard
+from ballsy.security.users import UserAdmin
+from ballsy.speech.runtime import InferenceRuntime
+from ballsy.speech.service import SpeechService
+from ballsy.state.cache import ResponseCache
+from ballsy.state.failover import FailoverState
+from ballsy.state.ratelimit import RateLimits
+from ballsy.state.sessions import VoiceSessions
 from ballsy.store.db import Database
+
+log = get_logger("ballsy.services")
 
 
 @dataclass(slots=True)
@@ -18,22 +35,81 @@ class Services:
     llms: LLMRegistry
     assistant: Assistant
     preferences: PreferencesService
+    runtime: InferenceRuntime
+    speech: SpeechService
+    # Shared state (Redis, or in-process) and what is built on it.
+    state: FailoverState
+    sessions: VoiceSessions
+    limits: RateLimits
+    auth: AuthService
+    users: UserAdmin
+    spend: SpendGuard
+    # Transcription jobs; a worker runs in this process only with the embedded queue.
+    jobs: JobService
+    # Open WebSockets, closed with 1012 on shutdown (ballsy.lifecycle).
+    connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    _preload: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         database = Database(settings)
         llms = LLMRegistry(settings)
+        state = FailoverState.from_settings(settings)
+        limits = RateLimits(state, settings)
+        spend = SpendGuard(database, settings.daily_token_limit)
+        cache = ResponseCache(state, settings.ai_cache_ttl)
+        runtime = InferenceRuntime.from_settings(settings)
+        speech = SpeechService(settings, runtime)
+        preferences = PreferencesService(settings, database, llms.names)
+        preferences.voices = sorted(
+            {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
+        )
         return cls(
             settings=settings,
             database=database,
             llms=llms,
-            assistant=Assistant(settings, database, llms),
-            preferences=PreferencesService(settings, database, llms.names),
+            assistant=Assistant(settings, database, llms, spend=spend, cache=cache),
+            preferences=preferences,
+            runtime=runtime,
+            speech=speech,
+            state=state,
+            sessions=VoiceSessions(state, settings),
+            limits=limits,
+            auth=AuthService(settings, database, state, limits),
+            users=UserAdmin(database),
+            spend=spend,
+            jobs=JobService(settings, database, interactive=runtime),
         )
 
     async def start(self) -> None:
         await self.database.migrate()
+        await self.state.start()
+        await self.speech.start()
+        await self.jobs.start(run_worker=self.settings.runs_job_worker)
+        if self.settings.preload_models:
+            # In the background: /health answers at once, the first voice turn is warm.
+            self._preload = asyncio.create_task(self.preload())
+
+    async def preload(self) -> None:
+        """Load the default STT, TTS and LLM so the first conversation is not a cold one."""
+        started = time.perf_counter()
+        try:
+            await self.speech.preload()
+            await self.llms.default.check()
+        except Exception as exc:  # readiness reports it; serving goes on lazily
+            log.warning("ballsy.models.preload_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        log.info("ballsy.models.preloaded", seconds=round(time.perf_counter() - started, 2))
 
     async def close(self) -> None:
+        if self._preload is not None:
+            self._preload.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._preload
+        await self.connections.close_all()
+        await self.jobs.close()
+        await self.speech.close()
+        await self.runtime.close()
         await self.llms.close()
+        await self.state.close()
         await self.database.dispose()

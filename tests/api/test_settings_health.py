@@ -101,3 +101,20 @@ async def test_ready_is_503_when_the_database_is_gone(tmp_path: object) -> None:
     body = ready.json()
     assert body["status"] == "not_ready" and body["checks"]["database"]["ok"] is False
     assert body["checks"]["llm"]["ok"] is True
+
+
+async def test_ready_stays_200_but_shows_degraded_state_without_redis(tmp_path: object) -> None:
+    settings = make_settings(
+        tmp_path,  # type: ignore[arg-type]
+        redis_url="redis://127.0.0.1:1/0",  # nothing listens there
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            ready = await http.get("/ready")
+            command = await http.post("/api/command", json={"text": "what is 1 plus 1"})
+    assert ready.status_code == 200, ready.text
+    state = ready.json()["checks"]["state"]
+    assert state["degraded"] is True and state["configured"] == "redis"
+    assert command.status_code == 200

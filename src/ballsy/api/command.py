@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ballsy.api.deps import ServicesDep
+from ballsy.api.deps import CurrentUser, ServicesDep
 from ballsy.api.schemas import CommandIn, CommandOut, HandledBy
 from ballsy.assistant.service import TurnResult
 
@@ -25,6 +25,8 @@ def command_out(result: TurnResult) -> CommandOut:
 
 
 @router.post("/command", response_model=CommandOut)
-async def run_command(body: CommandIn, services: ServicesDep) -> CommandOut:
-    result = await services.assistant.run(body.client_id, body.text)
+async def run_command(body: CommandIn, services: ServicesDep, user: CurrentUser) -> CommandOut:
+    # body.client_id named the user when AUTH_MODE=none (the guard read it); with auth
+    # on it is only a device label and the authenticated user is who asks.
+    result = await services.assistant.run(user.name, body.text)
     return command_out(result)

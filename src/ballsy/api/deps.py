@@ -7,6 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from ballsy.config import Settings
+from ballsy.errors import Forbidden
+from ballsy.security.guard import PRINCIPAL_STATE, current_principal
+from ballsy.security.principal import Principal
 from ballsy.services import Services
 
 
@@ -21,6 +24,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_client_id(
+    request: Request,
     client_id: Annotated[
         str | None,
         Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"),
@@ -30,10 +34,27 @@ def get_client_id(
         Header(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"),
     ] = None,
 ) -> str:
-    """Until authentication is configured, the client names itself; default is local."""
+    """The caller's user name (``users.client_id``).
+
+    With ``AUTH_MODE=none`` the client names itself with these parameters (the app
+    guard already resolved them); with authentication on, the authenticated user is
+    the answer and a client-supplied id is only a device label, never an identity.
+    """
+    principal: Principal | None = getattr(request.state, PRINCIPAL_STATE, None)
+    if principal is not None:
+        return principal.name
     return client_id or x_client_id or "local"
+
+
+def require_admin(user: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not user.is_admin:
+        raise Forbidden("this route is for administrators")
+    return user
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientIdDep = Annotated[str, Depends(get_client_id)]
+# The authenticated caller of this request (the app-wide guard put it there).
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+AdminUser = Annotated[Principal, Depends(require_admin)]

@@ -64,7 +64,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ballsy(request: Request, exc: BallsyError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("ballsy.api.service_error", extra={"code": exc.code})
-        return error_response(request, exc.status_code, exc.code, exc.message, exc.detail)
+        return error_response(
+            request, exc.status_code, exc.code, exc.message, exc.detail, exc.headers() or None
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,20 +1,25 @@
 """``/health`` (the process answers) and ``/ready`` (its dependencies answer).
 
 Readiness checks run concurrently, each with its own timeout, so one slow dependency
-shows up as a failed check rather than a hung probe. ``/health`` touches nothing.
+shows up as a failed check rather than a hung probe; blocking calls (disk statistics)
+run on a thread, so a hung ``/ready`` never holds up the event loop or ``/health``,
+which touches nothing. Each result also sets ``ballsy_readiness_check_up``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ballsy.api.deps import ServicesDep
+from ballsy.observability import metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -40,14 +45,38 @@ async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
     return status
 
 
+def _free_disk(path: Path, min_free_mb: int) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        existing = next((p for p in (path, *path.parents) if p.exists()), path)
+        # statvfs can hang on a dead network mount: keep it off the event loop.
+        usage = await asyncio.to_thread(shutil.disk_usage, existing)
+        free_mb = usage.free // 2**20
+        if free_mb < min_free_mb:
+            raise OSError(f"{free_mb} MB free for media, need {min_free_mb} MB")
+
+    return check
+
+
 @router.get("/ready")
 async def ready(services: ServicesDep) -> JSONResponse:
+    settings = services.settings
     checks: dict[str, Callable[[], Awaitable[Any]]] = {
         "database": services.database.ping,
         "llm": services.llms.default.check,
+        # Loads the default STT and TTS models if they are not in memory yet, so a
+        # ready instance answers its first voice turn warm.
+        "speech": services.speech.preload,
+        "disk": _free_disk(settings.data_dir, settings.ready_min_free_disk_mb),
     }
     results = await asyncio.gather(*(_timed(check) for check in checks.values()))
     detail = dict(zip(checks, results, strict=True))
+    # Shared state is reported, not required: with Redis down the instance serves on
+    # per-instance fallbacks (degraded), and failing readiness would take every
+    # instance out of the load balancer at once.
+    state = services.state.status()
+    detail["state"] = {"ok": True, "ms": 0.0, **state}
+    for name, result in detail.items():
+        metrics.READINESS.labels(name).set(1 if result["ok"] else 0)
     ok = all(result["ok"] for result in results)
     return JSONResponse(
         {"status": "ready" if ok else "not_ready", "checks": detail},

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ballsy.api.deps import ClientIdDep, ServicesDep
+from ballsy.api.deps import CurrentUser, ServicesDep
 from ballsy.api.schemas import HandledBy, HistoryItem, HistoryPage
-from ballsy.store.repositories import HistoryRepository, UserRepository
+from ballsy.store.repositories import HistoryRepository
 
 router = APIRouter(prefix="/api", tags=["assistant"])
 
@@ -16,17 +16,14 @@ router = APIRouter(prefix="/api", tags=["assistant"])
 @router.get("/history", response_model=HistoryPage)
 async def read_history(
     services: ServicesDep,
-    client_id: ClientIdDep,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, description="Page size; capped by the server.")] = 20,
     before: Annotated[int | None, Query(ge=1, description="Id from next_before.")] = None,
 ) -> HistoryPage:
     limit = min(limit, services.settings.history_max_page_size)
     async with services.database.transaction() as session:
-        user = await UserRepository(session).get_by_client_id(client_id)
-        records = (
-            await HistoryRepository(session).page(user.id, limit=limit + 1, before_id=before)
-            if user
-            else []
+        records = await HistoryRepository(session).page(
+            user.user_id, limit=limit + 1, before_id=before
         )
     items = [
         HistoryItem(

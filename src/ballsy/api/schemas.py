@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9._:@-]+$"
 ClientId = Field(
     default="local",
     min_length=1,
     max_length=128,
-    pattern=r"^[A-Za-z0-9._:@-]+$",
+    pattern=CLIENT_ID_PATTERN,
     description="Who is talking; one user per client id until authentication is on.",
 )
 
@@ -80,3 +81,14 @@ class SettingsUpdate(BaseModel):
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: str | None = Field(default=None, max_length=128, pattern=r"^[\w./:@-]+$")
     memory_turns: int | None = Field(default=None, ge=0, le=50)
+
+
+class VoiceAudio(BaseModel):
+    format: Literal["wav"]
+    base64: str | None = None
+    url: str | None = None
+
+
+class VoiceOut(CommandOut):
+    transcript_language: str
+    audio: VoiceAudio | None

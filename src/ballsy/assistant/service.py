@@ -9,7 +9,7 @@ three for request/response callers.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -20,8 +20,13 @@ from ballsy.assistant.prompt import build_prompt
 from ballsy.assistant.skills import SkillContext, find_skill_reply
 from ballsy.assistant.text import clean_command_text
 from ballsy.config import Settings
-from ballsy.llm.base import ChatMessage, GenerationOptions
+from ballsy.errors import NotFound
+from ballsy.llm.base import ChatMessage, GenerationOptions, LLMProvider
 from ballsy.llm.registry import LLMRegistry
+from ballsy.observability import metrics, tracing
+from ballsy.observability.logging import get_logger
+from ballsy.security.spend import SpendGuard
+from ballsy.state.cache import CachedLLM, ResponseCache, cache_key
 from ballsy.store.db import Database
 from ballsy.store.models import CommandRecord
 from ballsy.store.repositories import (
@@ -34,6 +39,8 @@ from ballsy.store.repositories import (
 Source = Literal["text", "voice"]
 # Said when a model produces nothing at all, so a turn never ends in silence.
 NO_ANSWER = "Sorry, I don't have an answer for that."
+
+log = get_logger("ballsy.assistant")
 
 
 def _ms(start: float) -> float:
@@ -56,6 +63,8 @@ class Turn:
     model: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # Memory or a persona of the user's own shaped the prompt: never share the answer.
+    personal: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +84,38 @@ class TurnResult:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, database: Database, llms: LLMRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        llms: LLMRegistry,
+        *,
+        spend: SpendGuard | None = None,
+        cache: ResponseCache | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.llms = llms
+        self.spend = spend
+        self.cache = cache
         self._zone = ZoneInfo(settings.timezone)
 
-    async def begin(self, client_id: str, text: str, source: Source = "text") -> Turn:
+    async def begin(
+        self,
+        client_id: str,
+        text: str,
+        source: Source = "text",
+        *,
+        instructions: str | None = None,
+    ) -> Turn:
+        """Clean the text and load what the turn needs. ``instructions`` replaces the
+        user's persona for this turn (a realtime client's session instructions)."""
+        with tracing.span("ballsy.turn.prepare", source=source):
+            return await self._prepare(client_id, text, source, instructions)
+
+    async def _prepare(
+        self, client_id: str, text: str, source: Source, instructions: str | None
+    ) -> Turn:
         started = time.perf_counter()
         cleaned = clean_command_text(text, max_length=self.settings.max_command_length)
         async with self.database.transaction() as session:
@@ -101,7 +135,10 @@ class Assistant:
             )
         now = datetime.now(self._zone)
         prompt = build_prompt(
-            system_prompt=preferences.system_prompt, now=now, memory=memory, text=cleaned
+            system_prompt=instructions or preferences.system_prompt,
+            now=now,
+            memory=memory,
+            text=cleaned,
         )
         turn = Turn(
             user_id=user.id,
@@ -111,6 +148,8 @@ class Assistant:
             prompt=prompt,
             started=started,
             now=now,
+            personal=bool(memory or instructions)
+            or preferences.system_prompt != self.settings.default_system_prompt,
         )
         turn.timings["prepare_ms"] = _ms(started)
         return turn
@@ -118,9 +157,11 @@ class Assistant:
     async def reply(self, turn: Turn) -> AsyncIterator[str]:
         """Yield the reply in pieces: one piece for a skill, token deltas for an LLM."""
         skill_start = time.perf_counter()
+        skills_span = tracing.start_span("ballsy.turn.skills")
         skill_reply = find_skill_reply(
             turn.text, SkillContext(now=turn.now, language=turn.preferences.language)
         )
+        skills_span.end()
         turn.timings["skills_ms"] = _ms(skill_start)
         if skill_reply is not None:
             turn.handled_by, turn.handler, turn.data = "skill", skill_reply.skill, skill_reply.data
@@ -132,48 +173,92 @@ class Assistant:
             temperature=self.settings.llm_temperature,
             model=turn.preferences.llm_model,
         )
+        provider = self._guarded(provider, turn, options)
         turn.handled_by, turn.handler = "llm", provider.name
         turn.model = options.model or provider.default_model
         llm_start = time.perf_counter()
-        async for delta in provider.stream(turn.prompt, options):
-            if delta.text:
-                turn.timings.setdefault("llm_first_token_ms", _ms(llm_start))
-                yield delta.text
-            if delta.usage:
-                turn.data["usage"] = {
-                    "prompt_tokens": delta.usage.prompt_tokens,
-                    "completion_tokens": delta.usage.completion_tokens,
-                }
+        # Ended by hand: a current-context span cannot live across this generator's yields.
+        llm_span = tracing.start_span("ballsy.turn.llm", provider=provider.name)
+        try:
+            async for delta in provider.stream(turn.prompt, options):
+                if delta.text:
+                    turn.timings.setdefault("llm_first_token_ms", _ms(llm_start))
+                    yield delta.text
+                if delta.usage:
+                    turn.data["usage"] = {
+                        "prompt_tokens": delta.usage.prompt_tokens,
+                        "completion_tokens": delta.usage.completion_tokens,
+                    }
+        finally:
+            llm_span.end()
         turn.timings["llm_ms"] = _ms(llm_start)
+        if isinstance(provider, CachedLLM) and provider.hit:
+            turn.data["cached"] = True
+
+    def _guarded(
+        self, provider: LLMProvider, turn: Turn, options: GenerationOptions
+    ) -> LLMProvider:
+        """The provider as this user may call it: spend-capped if paid, cached if shareable."""
+        if self.spend is not None:
+            provider = self.spend.capped(provider, turn.user_id)
+        if self.cache is not None and self.cache.enabled and not turn.personal:
+            key = cache_key(
+                provider.name,
+                options.model or provider.default_model,
+                options.temperature,
+                options.max_tokens,
+                turn.preferences.system_prompt,
+                turn.now.date(),
+                turn.text,
+            )
+            provider = self.cache.cached(provider, key)
+        return provider
 
     async def finish(self, turn: Turn, reply: str, *, interrupted: bool = False) -> TurnResult:
         """Persist the turn: the messages for memory and a history record."""
         reply = reply.strip()
         persist_start = time.perf_counter()
         turn.timings["total_ms"] = _ms(turn.started)
-        async with self.database.transaction() as session:
-            conversations = ConversationRepository(session)
-            conversation = await conversations.active(
-                turn.user_id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
-            ) or await conversations.start(turn.user_id)
-            said = [("user", turn.text)] + ([("assistant", reply)] if reply else [])
-            await conversations.append(conversation, said)
-            record = await HistoryRepository(session).add(
-                CommandRecord(
-                    user_id=turn.user_id,
-                    conversation_id=conversation.id,
-                    source=turn.source,
-                    input_text=turn.text,
-                    reply_text=reply,
-                    handled_by=turn.handled_by,
-                    handler=turn.handler,
-                    model=turn.model,
-                    interrupted=interrupted,
-                    data=turn.data,
-                    timings=turn.timings,
+        with tracing.span("ballsy.turn.persist"):
+            async with self.database.transaction() as session:
+                conversations = ConversationRepository(session)
+                conversation = await conversations.active(
+                    turn.user_id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+                ) or await conversations.start(turn.user_id)
+                said = [("user", turn.text)] + ([("assistant", reply)] if reply else [])
+                await conversations.append(conversation, said)
+                record = await HistoryRepository(session).add(
+                    CommandRecord(
+                        user_id=turn.user_id,
+                        conversation_id=conversation.id,
+                        source=turn.source,
+                        input_text=turn.text,
+                        reply_text=reply,
+                        handled_by=turn.handled_by,
+                        handler=turn.handler,
+                        model=turn.model,
+                        interrupted=interrupted,
+                        data=turn.data,
+                        timings=turn.timings,
+                    )
                 )
-            )
         turn.timings["persist_ms"] = _ms(persist_start)
+        metrics.record_turn(
+            source=turn.source,
+            kind=turn.handled_by,
+            handler=turn.handler,
+            interrupted=interrupted,
+            timings_ms=turn.timings,
+        )
+        log.info(
+            "ballsy.assistant.turn_completed",
+            turn_id=record.id,
+            source=turn.source,
+            kind=turn.handled_by,
+            handler=turn.handler,
+            interrupted=interrupted,
+            timings=turn.timings,
+        )
         return TurnResult(
             id=record.id,
             conversation_id=conversation.id,
@@ -188,6 +273,34 @@ class Assistant:
             interrupted=interrupted,
             created_at=record.created_at,
         )
+
+    async def remember(self, client_id: str, messages: Sequence[tuple[str, str]]) -> None:
+        """Add ``(role, text)`` messages to the user's conversation memory without a turn
+        (context a realtime client puts in the conversation itself)."""
+        async with self.database.transaction() as session:
+            user = await UserRepository(session).get_or_create(client_id)
+            conversations = ConversationRepository(session)
+            conversation = await conversations.active(
+                user.id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+            ) or await conversations.start(user.id)
+            await conversations.append(conversation, messages)
+
+    async def amend_reply(self, user_id: str, history_id: int, reply: str) -> None:
+        """A stored reply was cut short (the client says how much was played): keep only
+        ``reply``, what was heard, in the history record and in the conversation memory."""
+        reply = reply.strip()
+        async with self.database.transaction() as session:
+            record = await HistoryRepository(session).get(user_id, history_id)
+            if record is None:
+                raise NotFound("no turn with that id")
+            if reply == record.reply_text:
+                return
+            if record.conversation_id and record.reply_text:
+                await ConversationRepository(session).revise_last(
+                    record.conversation_id, "assistant", record.reply_text, reply
+                )
+            record.reply_text = reply
+            record.interrupted = True
 
     async def run(self, client_id: str, text: str, source: Source = "text") -> TurnResult:
         turn = await self.begin(client_id, text, source)

@@ -17,9 +17,7 @@ def clean_command_text(text: str, *, max_length: int) -> str:
     stored through bound parameters and escaped wherever it is rendered.
     """
     normalized = unicodedata.normalize("NFC", text)
-    visible = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Cs"} else ch for ch in normalized
-    )
+    visible = "".join(" " if unicodedata.category(ch) in {"Cc", "Cs"} else ch for ch in normalized)
     cleaned = _WHITESPACE.sub(" ", visible).strip()
     if not cleaned:
         raise InvalidInput("text must not be empty")

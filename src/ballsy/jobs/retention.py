@@ -1,0 +1,61 @@
+"""Retention: finished jobs, their transcripts and recordings, deleted after a while.
+
+``JOB_RETENTION_HOURS`` after a job finished (done, failed or cancelled) its files
+and rows go. Uploaded recordings usually go sooner: right after the job ends, unless
+``JOB_KEEP_MEDIA`` is set. Media named by URL belongs to the user and is never
+deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from ballsy.jobs.storage import JobStorage
+from ballsy.observability.logging import get_logger
+from ballsy.store.db import Database
+from ballsy.store.job_repository import JobRepository
+from ballsy.store.models import TranscriptionJob
+
+log = get_logger("ballsy.jobs.retention")
+_BATCH = 200
+
+
+async def delete_job_files(job: TranscriptionJob, media: JobStorage, outputs: JobStorage) -> None:
+    """Every file of ``job`` that is ours to delete; a missing one is fine."""
+    with contextlib.suppress(Exception):
+        if job.owns_media:
+            await media.delete(job.media_key)
+    for key in job.outputs.values():
+        with contextlib.suppress(Exception):
+            await outputs.delete(str(key))
+
+
+async def purge_expired(
+    database: Database,
+    media: JobStorage,
+    outputs: JobStorage,
+    *,
+    retention_hours: float,
+    now: datetime,
+) -> int:
+    """Delete jobs finished more than ``retention_hours`` ago; how many went."""
+    if retention_hours <= 0:
+        return 0
+    cutoff = now - timedelta(hours=retention_hours)
+    purged = 0
+    while True:
+        async with database.transaction() as session:
+            jobs = await JobRepository(session).finished_before(cutoff, limit=_BATCH)
+        if not jobs:
+            break
+        for job in jobs:
+            await delete_job_files(job, media, outputs)
+        async with database.transaction() as session:
+            await JobRepository(session).delete([job.id for job in jobs])
+        purged += len(jobs)
+        if len(jobs) < _BATCH:
+            break
+    if purged:
+        log.info("ballsy.jobs.purged", count=purged)
+    return purged

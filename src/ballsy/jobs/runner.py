@@ -1,0 +1,399 @@
+"""Running one job: claim, resume, transcribe chunk by chunk, finish, or retry.
+
+Crash safety comes from the order of writes. A chunk's segments and the job's
+progress are committed together, in one transaction, after the chunk is transcribed
+and before the next one starts; a worker killed at any instant therefore leaves
+either all of a chunk or none of it. The next worker (after the lease runs out)
+reads the last chunk's ``end_sample`` and decodes on from exactly there, and
+``iter_chunks`` cuts the same chunks from that point as the first run would have, so
+the finished transcript has no gap, no overlap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+from ballsy.config import Settings
+from ballsy.errors import (
+    AudioTooLong,
+    BallsyError,
+    InvalidInput,
+    ModelUnavailable,
+    PayloadTooLarge,
+    UnknownModel,
+    UnsupportedMedia,
+)
+from ballsy.jobs.chunking import RATE, AudioChunk, iter_chunks, probe_media, vad_speech_finder
+from ballsy.jobs.decoder import transcribe_chunk
+from ballsy.jobs.events import ProgressBus
+from ballsy.jobs.lane import BatchLane
+from ballsy.jobs.options import MEDIA_TYPES, JobEvent, JobOptions, JobStatus
+from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
+from ballsy.jobs.storage import JobStorage
+from ballsy.jobs.webhooks import deliver
+from ballsy.observability import metrics
+from ballsy.observability.logging import get_logger
+from ballsy.speech.runtime import ModelSlot
+from ballsy.speech.stt import Segment, SpeechToText
+from ballsy.store.db import Database
+from ballsy.store.job_repository import JobRepository
+from ballsy.store.models import TranscriptionChunk, TranscriptionJob, utcnow
+
+log = get_logger("ballsy.jobs.runner")
+
+# Errors that retrying cannot fix: the job fails at once, with this message.
+PERMANENT = (UnsupportedMedia, InvalidInput, AudioTooLong, UnknownModel, PayloadTooLarge)
+EventSink = Callable[[JobEvent], None]
+Heartbeat = Callable[[], Awaitable[None]]
+Requeue = Callable[[str, int, datetime], Awaitable[None]]
+
+
+class JobLost(Exception):
+    """The job was cancelled, or another worker took it over: stop, write nothing."""
+
+
+def _next_chunk(chunks: Generator[AudioChunk, None, None]) -> AudioChunk | None:
+    return next(chunks, None)
+
+
+def _transcribe(
+    slot: ModelSlot[SpeechToText],
+    chunk: AudioChunk,
+    options: JobOptions,
+    language: str | None,
+    batched: bool,
+    batch_size: int,
+) -> tuple[list[Segment], str | None]:
+    with slot.lease() as engine:
+        return transcribe_chunk(
+            engine, chunk, options, language, batched=batched, batch_size=batch_size
+        )
+
+
+class JobRunner:
+    """Runs jobs for one worker identity (``owner``); any number concurrently."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        media: JobStorage,
+        outputs: JobStorage,
+        lane: BatchLane,
+        bus: ProgressBus,
+        *,
+        owner: str,
+        requeue: Requeue | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.media = media
+        self.outputs = outputs
+        self.lane = lane
+        self.bus = bus
+        self.owner = owner
+        self.requeue = requeue
+        self._webhooks: set[asyncio.Task[None]] = set()
+
+    async def run(
+        self, job_id: str, *, on_event: EventSink | None = None, heartbeat: Heartbeat | None = None
+    ) -> JobStatus | None:
+        """Run ``job_id`` if it can be claimed; its final status, or None if not ours."""
+        now = utcnow()
+        async with self.database.transaction() as session:
+            if not await JobRepository(session).claim(
+                job_id, self.owner, now, self.settings.job_lease_seconds
+            ):
+                return None
+            job = await JobRepository(session).get(job_id, user_id=None)
+        assert job is not None
+        sink = _Sink(self.bus, on_event)
+        if job.attempts > self.settings.job_max_attempts:
+            return await self._fail(
+                job, "worker_lost", self._gave_up(job.attempts - 1, "its worker stopped each time")
+            )
+        metrics.JOBS_RUNNING.inc()
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(job_id, lost, heartbeat))
+        try:
+            return await self._process(job, lost, sink)
+        except JobLost:
+            log.info("ballsy.jobs.lost", job_id=job_id)
+            return None
+        except asyncio.CancelledError:
+            # Worker shutdown: hand the job back at once instead of after the lease.
+            await asyncio.shield(self._release(job_id))
+            raise
+        except PERMANENT as exc:
+            return await self._fail(job, exc.code, exc.message)
+        except FileNotFoundError:
+            return await self._fail(job, "media_missing", "the recording is no longer in storage")
+        except Exception as exc:
+            return await self._retry(job, exc)
+        finally:
+            keeper.cancel()
+            metrics.JOBS_RUNNING.dec()
+
+    # --- the work ----------------------------------------------------------------------
+
+    async def _process(self, job: TranscriptionJob, lost: asyncio.Event, sink: _Sink) -> JobStatus:
+        options = JobOptions.from_json(job.options)
+        slot = self.lane.slot(options.model)
+        started = time.monotonic()
+        job.timings = {
+            **job.timings,
+            "attempt_started_at": utcnow().isoformat(),
+            "attempt_from_s": job.processed_seconds,
+        }
+        await self._update(job, timings=job.timings)
+        async with self.media.local_copy(job.media_key) as path:
+            if job.duration is None and job.chunks_done == 0:
+                info = await self.lane.run(probe_media, path, self.settings.job_max_audio_seconds)
+                job.duration = info.duration
+                await self._update(job, duration=info.duration)
+            async with self.database.transaction() as session:
+                last = await JobRepository(session).last_chunk(job.id)
+            await self.lane.run(slot.get)  # loads on a lane thread: low priority inherited
+            chunks = iter_chunks(
+                path,
+                chunk_seconds=self.settings.job_chunk_seconds,
+                start_sample=last.end_sample if last else 0,
+                first_index=last.index + 1 if last else 0,
+                find_speech=vad_speech_finder(),
+            )
+            try:
+                while not lost.is_set():
+                    began = time.monotonic()
+                    chunk = await self.lane.run(_next_chunk, chunks)
+                    if chunk is None:
+                        break
+                    self._check_length(chunk)
+                    segments, language = await self.lane.run(
+                        _transcribe, slot, chunk, options, job.language,
+                        self.settings.job_decoder == "batched", self.settings.job_batch_size,
+                    )  # fmt: skip
+                    await self._commit(job, chunk, segments, language)
+                    metrics.JOB_CHUNK_SECONDS.observe(time.monotonic() - began)
+                    metrics.JOB_AUDIO_SECONDS.inc(len(chunk.samples) / RATE)
+                    sink.emit(job, started)
+            finally:
+                chunks.close()
+        if lost.is_set():
+            raise JobLost(job.id)
+        return await self._finish(job, options, sink, time.monotonic() - started)
+
+    def _check_length(self, chunk: AudioChunk) -> None:
+        limit = self.settings.job_max_audio_seconds
+        if chunk.end_sample / RATE > limit:
+            raise AudioTooLong(f"the recording is longer than the {limit:g} s jobs accept")
+
+    async def _commit(
+        self,
+        job: TranscriptionJob,
+        chunk: AudioChunk,
+        segments: list[Segment],
+        language: str | None,
+    ) -> None:
+        row = TranscriptionChunk(
+            job_id=job.id,
+            index=chunk.index,
+            start_sample=chunk.start_sample,
+            end_sample=chunk.end_sample,
+            segments={"segments": [segment_to_json(s) for s in segments]},
+        )
+        processed = chunk.end_sample / RATE
+        segments_done = job.segments_done + len(segments)
+        async with self.database.transaction() as session:
+            owned = await JobRepository(session).add_chunk(
+                row, self.owner, utcnow(), self.settings.job_lease_seconds,
+                processed_seconds=processed, segments_done=segments_done, language=language,
+            )  # fmt: skip
+            if not owned:
+                raise JobLost(job.id)  # leaving the block rolls the chunk back
+        job.chunks_done, job.processed_seconds = chunk.index + 1, processed
+        job.segments_done, job.language = segments_done, language
+
+    async def _finish(
+        self, job: TranscriptionJob, options: JobOptions, sink: _Sink, seconds: float
+    ) -> JobStatus:
+        async with self.database.transaction() as session:
+            chunks = await JobRepository(session).chunks(job.id)
+        duration = chunks[-1].end_sample / RATE if chunks else 0.0
+        transcript = build_transcript(segments_of(chunks), language=job.language, duration=duration)
+        written: dict[str, str] = {}
+        for fmt in options.formats:
+            key = f"{job.id}/transcript.{fmt}"
+            text = render(transcript, fmt, options).encode()
+            await self.outputs.put_bytes(key, text, MEDIA_TYPES[fmt])
+            written[fmt] = key
+        timings = {
+            **job.timings,
+            "processing_s": round(seconds, 3),
+            "audio_s_per_s": round(duration / seconds, 2) if seconds > 0 else None,
+        }
+        if not await self._update(
+            job, status="done", finished_at=utcnow(), duration=duration,
+            processed_seconds=duration, outputs=written, timings=timings, **_unleased(),
+        ):  # fmt: skip
+            for key in written.values():
+                await self.outputs.delete(key)
+            raise JobLost(job.id)
+        job.status, job.duration, job.processed_seconds = "done", duration, duration
+        job.outputs, job.timings, job.finished_at = written, timings, utcnow()
+        await self._after_terminal(job, sink, "done")
+        return "done"
+
+    # --- failure paths -----------------------------------------------------------------
+
+    async def _fail(self, job: TranscriptionJob, code: str, message: str) -> JobStatus:
+        metrics.JOB_FAILURES.labels(code, "true").inc()
+        log.warning("ballsy.jobs.failed", job_id=job.id, code=code, error=message)
+        if not await self._update(
+            job, status="failed", error_code=code, error=message, finished_at=utcnow(),
+            **_unleased(),
+        ):  # fmt: skip
+            return job.status  # type: ignore[return-value]
+        job.status, job.error_code, job.error, job.finished_at = "failed", code, message, utcnow()
+        await self._after_terminal(job, _Sink(self.bus, None), "failed")
+        return "failed"
+
+    async def _retry(self, job: TranscriptionJob, exc: Exception) -> JobStatus | None:
+        code = exc.code if isinstance(exc, BallsyError) else "internal_error"
+        message = exc.message if isinstance(exc, BallsyError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ModelUnavailable) or job.attempts >= self.settings.job_max_attempts:
+            return await self._fail(job, code, self._gave_up(job.attempts, message))
+        metrics.JOB_FAILURES.labels(code, "false").inc()
+        delay = min(
+            self.settings.job_retry_max_seconds,
+            self.settings.job_retry_base_seconds * 2 ** (job.attempts - 1),
+        )
+        when = utcnow() + timedelta(seconds=delay)
+        log.warning("ballsy.jobs.retrying", job_id=job.id, error=message, in_seconds=delay)
+        requeued = await self._update(
+            job, status="queued", not_before=when, error_code=code, error=message, **_unleased()
+        )
+        if requeued and self.requeue is not None:
+            with contextlib.suppress(Exception):  # the reconciler re-dispatches it anyway
+                await self.requeue(job.id, job.attempts, when)
+        return "queued"
+
+    @staticmethod
+    def _gave_up(attempts: int, reason: str) -> str:
+        return f"gave up after {attempts} attempt(s): {reason}"
+
+    async def _release(self, job_id: str) -> None:
+        with contextlib.suppress(Exception):
+            async with self.database.transaction() as session:
+                await JobRepository(session).update_owned(
+                    job_id, self.owner, utcnow(), status="queued",
+                    attempts=TranscriptionJob.attempts - 1, **_unleased(),
+                )  # fmt: skip
+
+    # --- bookkeeping -------------------------------------------------------------------
+
+    async def _update(self, job: TranscriptionJob, **values: Any) -> bool:
+        async with self.database.transaction() as session:
+            return await JobRepository(session).update_owned(job.id, self.owner, utcnow(), **values)
+
+    async def _keep_lease(
+        self, job_id: str, lost: asyncio.Event, heartbeat: Heartbeat | None
+    ) -> None:
+        interval = self.settings.job_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.database.transaction() as session:
+                    renewed = await JobRepository(session).renew(
+                        job_id, self.owner, utcnow(), self.settings.job_lease_seconds
+                    )
+            except Exception as exc:  # a database blip: the next beat may get through
+                log.warning("ballsy.jobs.lease_renewal_failed", job_id=job_id, error=str(exc))
+                continue
+            if not renewed:
+                lost.set()
+                return
+            if heartbeat is not None:
+                with contextlib.suppress(Exception):
+                    await heartbeat()
+
+    async def _after_terminal(self, job: TranscriptionJob, sink: _Sink, outcome: str) -> None:
+        view = JobView.of(job)
+        sink.publish(view.event())
+        started = job.started_at or job.created_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=utcnow().tzinfo)
+        metrics.JOB_DURATION.labels("transcription", outcome).observe(
+            (utcnow() - started).total_seconds()
+        )
+        if job.owns_media and not self.settings.job_keep_media:
+            with contextlib.suppress(Exception):  # retention deletes it later otherwise
+                await self.media.delete(job.media_key)
+        secret = self.settings.job_webhook_secret
+        if job.webhook_url and secret is not None:
+            task = asyncio.create_task(
+                self._notify(job.id, job.webhook_url, view, secret.get_secret_value())
+            )
+            self._webhooks.add(task)
+            task.add_done_callback(self._webhooks.discard)
+
+    async def _notify(self, job_id: str, url: str, view: JobView, secret: str) -> None:
+        allow = self.settings.job_webhook_allow_private
+        delivered = await deliver(
+            url,
+            {"event": f"transcription.{view.status}", "job": view.summary()},
+            secret=secret,
+            attempts=self.settings.job_webhook_attempts,
+            request_timeout=self.settings.job_webhook_timeout,
+            allow_private=allow if allow is not None else self.settings.environment != "production",
+        )
+        with contextlib.suppress(Exception):
+            async with self.database.transaction() as session:
+                await JobRepository(session).set_fields(
+                    job_id, utcnow(), webhook_status="delivered" if delivered else "failed"
+                )
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Wait a little for webhooks still being delivered."""
+        if self._webhooks:
+            await asyncio.wait(set(self._webhooks), timeout=grace)
+
+
+def _unleased() -> dict[str, Any]:
+    return {"lease_owner": None, "lease_expires_at": None}
+
+
+class _Sink:
+    """Fans a runner's progress out to the in-process bus and an optional callback."""
+
+    def __init__(self, bus: ProgressBus, callback: EventSink | None) -> None:
+        self.bus = bus
+        self.callback = callback
+
+    def emit(self, job: TranscriptionJob, started: float) -> None:
+        """A running job's progress, with the ETA at this attempt's speed so far."""
+        elapsed = time.monotonic() - started
+        done = job.processed_seconds - float(job.timings.get("attempt_from_s", 0.0))
+        eta = None
+        if job.duration and done > 0 and elapsed > 0:
+            eta = round(max(0.0, job.duration - job.processed_seconds) * elapsed / done, 1)
+        self.publish(
+            JobEvent(
+                job_id=job.id,
+                status="running",
+                processed_seconds=round(job.processed_seconds, 3),
+                duration=job.duration,
+                chunks_done=job.chunks_done,
+                segments_done=job.segments_done,
+                eta_seconds=eta,
+            )
+        )
+
+    def publish(self, event: JobEvent) -> None:
+        self.bus.publish(event)
+        if self.callback is not None:
+            self.callback(event)

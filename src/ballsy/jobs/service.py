@@ -1,0 +1,275 @@
+"""JobService: what the API and the CLI call to submit, watch, read and cancel jobs.
+
+It owns the job storage, the queue, the batch lane and — in the web process with the
+embedded queue — a worker. Every read and change is scoped to the calling user:
+another user's job is simply not found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from ballsy.config import Settings
+from ballsy.errors import InvalidInput, JobNotFinished, NotFound
+from ballsy.jobs.chunking import probe_media
+from ballsy.jobs.events import ProgressBus
+from ballsy.jobs.lane import BatchLane
+from ballsy.jobs.options import TERMINAL, JobEvent, JobOptions, JobStatus, OutputFormat
+from ballsy.jobs.queue import JobQueue, build_queue
+from ballsy.jobs.results import JobView, build_transcript, render, segments_of
+from ballsy.jobs.retention import delete_job_files
+from ballsy.jobs.runner import EventSink, JobRunner
+from ballsy.jobs.storage import LocalStorage, build_storages
+from ballsy.jobs.webhooks import check_webhook_url
+from ballsy.jobs.worker import JobWorker, worker_identity
+from ballsy.observability import metrics
+from ballsy.observability.logging import get_logger
+from ballsy.speech.runtime import InferenceRuntime
+from ballsy.speech.stt import TranscribeOptions, stt_spec
+from ballsy.store.db import Database
+from ballsy.store.job_repository import JobRepository
+from ballsy.store.models import TranscriptionJob, new_id, utcnow
+
+log = get_logger("ballsy.jobs")
+# Uploaded media lives under this prefix; storage URLs submitted by users may not
+# point into it (that would reach other users' uploads).
+UPLOAD_PREFIX = "jobs/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+SubmitSource = Literal["upload", "url", "cli"]
+
+
+def safe_filename(name: str | None) -> str:
+    base = (name or "audio").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("_", base).strip("._") or "audio"
+    return cleaned[:100]
+
+
+class JobService:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        interactive: InferenceRuntime | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.media, self.outputs = build_storages(settings)
+        self.queue: JobQueue = build_queue(settings)
+        self.bus = ProgressBus()
+        self.lane = BatchLane(settings, interactive=interactive)
+        self.worker: JobWorker | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, *, run_worker: bool) -> None:
+        try:
+            await self.queue.start()
+        except Exception as exc:  # submissions still land in the database
+            log.warning("ballsy.jobs.queue_unavailable", error=f"{type(exc).__name__}: {exc}")
+        if run_worker:
+            self.worker = self.new_worker()
+            await self.worker.start()
+
+    def new_worker(self) -> JobWorker:
+        return JobWorker(
+            self.settings, self.database, self.media, self.outputs, self.lane, self.bus, self.queue
+        )
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.lane.close()
+        with contextlib.suppress(Exception):
+            await self.queue.close()
+
+    # --- submitting ----------------------------------------------------------------------
+
+    def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
+        """Refuse what would fail later, before a byte is stored."""
+        stt_spec(options.model).check(
+            TranscribeOptions(language=options.language, task=options.task,
+                              beam_size=options.beam_size)
+        )  # fmt: skip
+        if webhook_url is not None:
+            if self.settings.job_webhook_secret is None:
+                raise InvalidInput(
+                    "this server sends no webhooks (JOB_WEBHOOK_SECRET is not set)",
+                    detail={"field": "webhook_url"},
+                )
+            allow = self.settings.job_webhook_allow_private
+            check_webhook_url(
+                webhook_url,
+                allow_private=allow
+                if allow is not None
+                else self.settings.environment != "production",
+            )
+
+    def check_room(self, declared_bytes: int | None) -> None:
+        """507 before reading the body when the local disk cannot take it."""
+        if isinstance(self.media, LocalStorage):
+            self.media.check_room(declared_bytes or 0)
+
+    async def submit_upload(
+        self,
+        user_id: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        filename: str | None,
+        options: JobOptions,
+        webhook_url: str | None = None,
+        declared_bytes: int | None = None,
+        source: SubmitSource = "upload",
+    ) -> JobView:
+        self.check_options(options, webhook_url)
+        self.check_room(declared_bytes)
+        job_id = new_id()
+        name = safe_filename(filename)
+        key = f"{UPLOAD_PREFIX}{user_id}/{job_id}/{name}"
+        size = await self.media.save(key, chunks, limit=self.settings.job_max_upload_bytes)
+        duration = None
+        if isinstance(self.media, LocalStorage):
+            # Local: a quick look now makes a corrupt file a 400 at once. Remote media
+            # is probed by the worker before anything else.
+            try:
+                info = await self.lane.run(
+                    probe_media, self.media.path(key), self.settings.job_max_audio_seconds,
+                )  # fmt: skip
+            except BaseException:
+                await self.media.delete(key)
+                raise
+            duration = info.duration
+        job = TranscriptionJob(id=job_id, user_id=user_id, filename=name, media_key=key,
+                               owns_media=True, media_bytes=size, duration=duration)  # fmt: skip
+        return await self._enqueue(job, options, webhook_url, source)
+
+    async def submit_url(
+        self, user_id: str, url: str, *, options: JobOptions, webhook_url: str | None = None
+    ) -> JobView:
+        self.check_options(options, webhook_url)
+        key = self.media.key_from_url(url)
+        if key.startswith(UPLOAD_PREFIX):
+            raise InvalidInput("that storage path is reserved for uploads", detail={"field": "url"})
+        size = await self.media.size(key)
+        if size is None:
+            raise NotFound("no file at that storage URL", detail={"field": "url"})
+        job = TranscriptionJob(user_id=user_id, filename=safe_filename(key), media_key=key,
+                               owns_media=False, media_bytes=size)  # fmt: skip
+        return await self._enqueue(job, options, webhook_url, "url")
+
+    async def _enqueue(
+        self,
+        job: TranscriptionJob,
+        options: JobOptions,
+        webhook_url: str | None,
+        source: SubmitSource,
+    ) -> JobView:
+        now = utcnow()
+        job.status, job.options, job.webhook_url = "queued", options.to_json(), webhook_url
+        job.created_at = job.updated_at = now
+        job.processed_seconds, job.chunks_done, job.segments_done, job.attempts = 0.0, 0, 0, 0
+        job.outputs, job.timings = {}, {}
+        async with self.database.transaction() as session:
+            await JobRepository(session).add(job)
+        metrics.JOBS_SUBMITTED.labels(source).inc()
+        log.info("ballsy.jobs.submitted", job_id=job.id, bytes=job.media_bytes, source=source)
+        try:
+            await self.queue.dispatch(job.id, 0)
+        except Exception as exc:  # it is in the database: a reconciler dispatches it later
+            log.warning("ballsy.jobs.dispatch_failed", job_id=job.id, error=type(exc).__name__)
+        return JobView.of(job)
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _row(self, user_id: str | None, job_id: str) -> TranscriptionJob:
+        async with self.database.transaction() as session:
+            job = await JobRepository(session).get(job_id, user_id=user_id)
+        if job is None:
+            raise NotFound("no transcription job with that id")
+        return job
+
+    async def get(self, user_id: str | None, job_id: str) -> JobView:
+        return JobView.of(await self._row(user_id, job_id))
+
+    async def list(
+        self, user_id: str | None, *, limit: int, offset: int = 0, status: JobStatus | None = None
+    ) -> list[JobView]:
+        async with self.database.transaction() as session:
+            jobs = await JobRepository(session).page(
+                user_id, limit=limit, offset=offset, status=status
+            )
+        now = utcnow()
+        return [JobView.of(job, now) for job in jobs]
+
+    async def result(
+        self, user_id: str | None, job_id: str, fmt: OutputFormat, *, partial: bool = False
+    ) -> str:
+        """The transcript in ``fmt``; before the job is done only with ``partial``."""
+        job = await self._row(user_id, job_id)
+        if job.status != "done" and not partial:
+            raise JobNotFinished(
+                f"the job is {job.status}; ask with partial=true for what is finished so far",
+                detail={"status": job.status, "processed_seconds": job.processed_seconds},
+            )
+        async with self.database.transaction() as session:
+            chunks = await JobRepository(session).chunks(job.id)
+        duration = chunks[-1].end_sample / 16_000 if chunks else 0.0
+        transcript = build_transcript(segments_of(chunks), language=job.language, duration=duration)
+        return render(transcript, fmt, JobOptions.from_json(job.options))
+
+    async def download_url(self, user_id: str | None, job_id: str, fmt: OutputFormat) -> str | None:
+        """A signed URL of a stored output (cloud storage), or None (serve it ourselves)."""
+        job = await self._row(user_id, job_id)
+        key = job.outputs.get(fmt)
+        if job.status != "done" or key is None:
+            return None
+        return await self.outputs.signed_url(str(key), self.settings.job_signed_url_ttl)
+
+    async def events(self, user_id: str | None, job_id: str) -> AsyncIterator[JobView]:
+        """The job now, then after every change, until it ends (SSE)."""
+        last: JobEvent | None = None
+        while True:
+            view = await self.get(user_id, job_id)
+            event = view.event()
+            if event != last:
+                last = event
+                yield view
+            if view.status in TERMINAL:
+                return
+            await self.bus.wait(job_id, self.settings.job_poll_seconds)
+
+    # --- changing ------------------------------------------------------------------------
+
+    async def cancel(self, user_id: str | None, job_id: str) -> JobView | None:
+        """Cancel an active job (kept, as cancelled) or delete a finished one (None).
+
+        Either way its files are freed; a worker running it notices at its next chunk.
+        """
+        job = await self._row(user_id, job_id)
+        async with self.database.transaction() as session:
+            cancelled = await JobRepository(session).cancel(job.id, user_id, utcnow())
+        if cancelled:
+            job = await self._row(user_id, job_id)
+            await delete_job_files(job, self.media, self.outputs)
+            view = JobView.of(job)
+            self.bus.publish(view.event())
+            log.info("ballsy.jobs.cancelled", job_id=job.id)
+            return view
+        await delete_job_files(job, self.media, self.outputs)
+        async with self.database.transaction() as session:
+            await JobRepository(session).delete([job.id])
+        return None
+
+    async def run_here(self, job_id: str, on_event: EventSink | None = None) -> JobStatus | None:
+        """Run one job in this process, now (``ballsy transcribe --progress``)."""
+        runner = JobRunner(
+            self.settings, self.database, self.media, self.outputs, self.lane, self.bus,
+            owner=worker_identity(),
+        )  # fmt: skip
+        try:
+            return await runner.run(job_id, on_event=on_event)
+        finally:
+            await runner.close()

@@ -1,0 +1,306 @@
+"""The Prometheus metrics Ballsy exports, and ``GET /metrics``.
+
+Every metric is a module-level object named ``ballsy_…``; other modules import it (or
+one of the ``record_*`` helpers) and update it where the event happens. Labels only
+take values from small fixed sets — route *templates*, provider and engine names,
+stage names — so the number of series stays bounded whatever clients send.
+
+With several worker processes behind one port, set ``PROMETHEUS_MULTIPROC_DIR`` in the
+environment (prometheus-client reads it when imported): each process then writes its
+values to files there and ``/metrics`` sums them. Gauges declare how processes
+combine (``livesum`` for counts of live things, ``livemin`` for readiness).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import prometheus_client
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ballsy import __version__
+from ballsy.config import Settings
+
+# ``_created`` series double the size of every scrape and no dashboard here uses them.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# The route label of a request that matched no route: one series for every 404 path.
+UNMATCHED_ROUTE = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
+_STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+_JOB_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+_LOAD_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+# --- HTTP and connections --------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "ballsy_http_requests_total",
+    "HTTP requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "ballsy_http_request_duration_seconds",
+    "Time from request received to response finished, by method and route template.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "ballsy_http_requests_in_flight",
+    "HTTP requests being handled right now.",
+    multiprocess_mode="livesum",
+)
+WS_CONNECTIONS = Gauge(
+    "ballsy_ws_connections_active",
+    "Open WebSocket connections, by endpoint.",
+    ["endpoint"],
+    multiprocess_mode="livesum",
+)
+SESSIONS = Gauge(
+    "ballsy_sessions_active",
+    "Voice sessions (realtime conversations) in progress.",
+    multiprocess_mode="livesum",
+)
+RATE_LIMITED = Counter(
+    "ballsy_rate_limit_rejections_total",
+    "Requests or messages refused by a rate limit, by limit scope.",
+    ["scope"],
+)
+
+# --- turns ---------------------------------------------------------------------------
+TURNS = Counter(
+    "ballsy_turns_total",
+    "Assistant turns finished, by source (text|voice), kind (skill|llm), handler "
+    "(skill or provider name) and whether the user interrupted the reply.",
+    ["source", "kind", "handler", "interrupted"],
+)
+TURN_STAGE_SECONDS = Histogram(
+    "ballsy_turn_stage_seconds",
+    "Latency of each stage of a turn (see TURN_STAGES for the stage names).",
+    ["stage"],
+    buckets=_STAGE_BUCKETS,
+)
+# Stage names accepted from a turn's ``<stage>_ms`` timings; anything else is ignored
+# so that a typo cannot mint new series. Voice stages are measured from the end of
+# the user's speech (VAD end).
+TURN_STAGES = frozenset(
+    {
+        "prepare",  # clean text, load preferences and memory
+        "skills",  # try every skill
+        "llm_first_token",  # LLM call to first token
+        "llm",  # LLM call to last token
+        "persist",  # write the turn
+        "total",  # begin to persisted
+        "stt",  # VAD end → transcript
+        "first_token",  # VAD end → first LLM token
+        "first_audio",  # VAD end → first TTS audio byte
+        "tts_first_audio",  # TTS call → first audio byte
+    }
+)
+
+# --- models and providers ----------------------------------------------------------------
+STT_REQUESTS = Counter(
+    "ballsy_stt_requests_total",
+    "Transcriptions attempted, by engine and outcome (success|failure).",
+    ["engine", "outcome"],
+)
+TTS_CHARACTERS = Counter(
+    "ballsy_tts_characters_total", "Characters synthesized to speech, by engine.", ["engine"]
+)
+LLM_REQUESTS = Counter(
+    "ballsy_llm_requests_total",
+    "LLM generations, by provider and outcome (ok|error|cancelled).",
+    ["provider", "outcome"],
+)
+LLM_TOKENS = Counter(
+    "ballsy_llm_tokens_total",
+    "LLM tokens, by provider and direction (in: prompt, out: completion).",
+    ["provider", "direction"],
+)
+LLM_PROVIDER_ERRORS = Counter(
+    "ballsy_llm_provider_errors_total",
+    "LLM provider failures after retries, by provider and error code.",
+    ["provider", "code"],
+)
+INFERENCE_WAITING = Gauge(
+    "ballsy_inference_waiting",
+    "Model calls queued or running on a local inference pool; a saturation signal.",
+    ["pool"],
+    multiprocess_mode="livesum",
+)
+MODEL_EVENTS = Counter(
+    "ballsy_model_events_total",
+    "Local model lifecycle events, by model and event (load|load_failed|unload).",
+    ["model", "event"],
+)
+MODEL_LOAD_SECONDS = Histogram(
+    "ballsy_model_load_seconds",
+    "Time to load a local model into memory, by model.",
+    ["model"],
+    buckets=_LOAD_BUCKETS,
+)
+
+# --- jobs and operations ---------------------------------------------------------------
+JOB_QUEUE_DEPTH = Gauge(
+    "ballsy_job_queue_depth",
+    "Jobs waiting in a queue, as last seen by any process.",
+    ["queue"],
+    multiprocess_mode="livemostrecent",
+)
+JOB_DURATION = Histogram(
+    "ballsy_job_duration_seconds",
+    "Time from job start to its end, by kind and outcome (done|failed|cancelled).",
+    ["kind", "outcome"],
+    buckets=_JOB_BUCKETS,
+)
+JOBS_SUBMITTED = Counter(
+    "ballsy_jobs_submitted_total",
+    "Transcription jobs accepted, by source (upload|url|cli).",
+    ["source"],
+)
+JOBS_RUNNING = Gauge(
+    "ballsy_jobs_running",
+    "Transcription jobs this process is working on.",
+    multiprocess_mode="livesum",
+)
+JOB_FAILURES = Counter(
+    "ballsy_job_failures_total",
+    "Failed job attempts, by error code and whether the job gave up (final) or retries.",
+    ["code", "final"],
+)
+JOB_CHUNK_SECONDS = Histogram(
+    "ballsy_job_chunk_seconds",
+    "Time to decode and transcribe one chunk of a job.",
+    buckets=_STAGE_BUCKETS,
+)
+JOB_AUDIO_SECONDS = Counter(
+    "ballsy_job_audio_seconds_total", "Seconds of audio transcribed by jobs."
+)
+JOB_WEBHOOKS = Counter(
+    "ballsy_job_webhooks_total",
+    "Completion webhooks, by outcome (delivered|failed).",
+    ["outcome"],
+)
+READINESS = Gauge(
+    "ballsy_readiness_check_up",
+    "1 when the named /ready check passed on its last run, else 0.",
+    ["check"],
+    multiprocess_mode="livemin",
+)
+BUILD_INFO = Gauge(
+    "ballsy_build_info",
+    "Always 1; the version label says what runs.",
+    ["version"],
+    multiprocess_mode="livemax",
+)
+BUILD_INFO.labels(version=__version__).set(1)
+
+
+def method_label(method: str) -> str:
+    """The method as a label; invented methods share one series."""
+    return method if method in _METHODS else "OTHER"
+
+
+# (method, route, status) → its counter and histogram children. ``labels()`` validates
+# and locks on every call; this is on every request's path. Bounded like the labels.
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+    key = (method_label(method), route, status)
+    children = _http_children.get(key)
+    if children is None:
+        children = _http_children[key] = (
+            HTTP_REQUESTS.labels(key[0], route, str(status)),
+            HTTP_DURATION.labels(key[0], route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def observe_turn_timings(timings_ms: Mapping[str, float]) -> None:
+    """Observe every known ``<stage>_ms`` timing of a turn (see ``TURN_STAGES``)."""
+    for key, value in timings_ms.items():
+        stage = key.removesuffix("_ms")
+        if stage != key and stage in TURN_STAGES:
+            TURN_STAGE_SECONDS.labels(stage).observe(value / 1000)
+
+
+def record_turn(
+    *, source: str, kind: str, handler: str, interrupted: bool, timings_ms: Mapping[str, float]
+) -> None:
+    TURNS.labels(source, kind, handler, "true" if interrupted else "false").inc()
+    observe_turn_timings(timings_ms)
+
+
+def record_llm_call(
+    provider: str,
+    outcome: str,
+    *,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    error_code: str | None = None,
+) -> None:
+    """One finished (or failed) generation of ``provider``."""
+    LLM_REQUESTS.labels(provider, outcome).inc()
+    if prompt_tokens:
+        LLM_TOKENS.labels(provider, "in").inc(prompt_tokens)
+    if completion_tokens:
+        LLM_TOKENS.labels(provider, "out").inc(completion_tokens)
+    if error_code is not None:
+        LLM_PROVIDER_ERRORS.labels(provider, error_code).inc()
+
+
+def record_model_load(model: str, seconds: float, *, ok: bool) -> None:
+    MODEL_EVENTS.labels(model, "load" if ok else "load_failed").inc()
+    if ok:
+        MODEL_LOAD_SECONDS.labels(model).observe(seconds)
+
+
+def _registry(settings: Settings) -> CollectorRegistry:
+    if settings.prometheus_multiproc_dir is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(settings.prometheus_multiproc_dir))  # type: ignore[no-untyped-call]
+    return registry
+
+
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    """The ``GET /metrics`` handler: this process's metrics, or all workers' ones."""
+
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(_registry(settings)), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def mark_process_dead(settings: Settings) -> None:
+    """Drop this process's live gauges from the shared directory as it exits."""
+    if settings.prometheus_multiproc_dir is not None:
+        multiprocess.mark_process_dead(os.getpid(), str(settings.prometheus_multiproc_dir))  # type: ignore[no-untyped-call]
+
+
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+
+
+def exported_sample_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
+    """Every ``ballsy_`` sample name the registry can export, observed yet or not."""
+    names: set[str] = set()
+    families: Iterable[prometheus_client.Metric] = registry.collect()
+    for family in families:
+        if family.name.startswith("ballsy_"):
+            names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",)))
+    return names

@@ -1,0 +1,1 @@
+"""Real-time conversation: one engine per connection, and its wire protocols."""

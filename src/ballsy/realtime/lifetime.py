@@ -1,0 +1,131 @@
+"""The life of one realtime WebSocket, the same for every wire protocol.
+
+A protocol adapter (native ``/ws/voice``, OpenAI ``/v1/realtime``) only translates
+messages; :func:`serve_connection` does the rest around it: take one of
+``MAX_CONCURRENT_SESSIONS`` slots (else an error and close 1013), register the socket
+for graceful shutdown (its turn in flight persisted, then close 1012), receive
+messages (over ``realtime_max_frame_bytes``: error and close 1009), keep the
+connection alive or end it (idle timeout, maximum session length), and on the way
+out cancel everything and give the slot back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import MutableMapping
+from typing import Any, Protocol
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from ballsy.config import Settings
+from ballsy.errors import BallsyError, ServiceBusy
+from ballsy.realtime.transport import MESSAGE_TOO_BIG, TRY_AGAIN_LATER, Outbox
+from ballsy.services import Services
+
+
+class RealtimeConnection(Protocol):
+    """What a protocol adapter gives :func:`serve_connection`."""
+
+    outbox: Outbox
+
+    def opened(self, session_id: str) -> None:
+        """The session slot is held: greet the client."""
+
+    def on_message(self, message: MutableMapping[str, Any]) -> None:
+        """One ASGI ``websocket.receive`` message (text or bytes); never blocks."""
+
+    def notice(self, code: str, message: str) -> None:
+        """Tell the client about a problem, in the protocol's own error format."""
+
+    def ping(self) -> None:
+        """A keepalive message, where the protocol has one."""
+
+    async def close(self) -> None:
+        """Cancel the connection's work; the reply in flight is persisted first."""
+
+
+class _Activity:
+    def __init__(self) -> None:
+        self.opened = self.last_heard = time.monotonic()
+
+
+async def serve_connection(
+    websocket: WebSocket,
+    connection: RealtimeConnection,
+    *,
+    user_id: str,
+    device: str,
+    endpoint: str,
+) -> None:
+    """Run an accepted, authenticated ``websocket`` until either side ends it."""
+    services: Services = websocket.app.state.services
+    outbox = connection.outbox
+    outbox.start()
+    try:
+        slot = await services.sessions.open(user_id, device=device)
+    except ServiceBusy as exc:
+        connection.notice("too_many_sessions", exc.message)
+        outbox.close(TRY_AGAIN_LATER, "too many sessions")
+        await outbox.flush_and_stop(wait_s=1.0)
+        return
+    connection.opened(slot.id)
+    activity = _Activity()
+    keepalive = asyncio.create_task(_keepalive(connection, activity, services.settings))
+
+    async def on_shutdown() -> None:
+        await connection.close()  # persists the turn in flight
+        connection.notice("server_restarting", "reconnect to continue")
+        await outbox.flush_and_stop(wait_s=1.0)
+
+    registry = services.connections
+    try:
+        async with registry.track(websocket, endpoint=endpoint, on_shutdown=on_shutdown):
+            await _receive(websocket, connection, activity, services.settings)
+    except (WebSocketDisconnect, asyncio.CancelledError):
+        pass
+    finally:
+        keepalive.cancel()
+        await connection.close()
+        await outbox.flush_and_stop(wait_s=1.0)
+        with contextlib.suppress(BallsyError):
+            await services.sessions.close(slot.id, user_id)
+
+
+async def _receive(
+    websocket: WebSocket, connection: RealtimeConnection, activity: _Activity, settings: Settings
+) -> None:
+    limit = settings.realtime_max_frame_bytes
+    while not connection.outbox.closed:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        activity.last_heard = time.monotonic()
+        data, text = message.get("bytes"), message.get("text")
+        size = len(data) if data is not None else len(text or "")
+        if size > limit:
+            connection.notice("frame_too_large", f"messages are limited to {limit} bytes")
+            connection.outbox.close(MESSAGE_TOO_BIG, "frame too large")
+            return
+        connection.on_message(message)
+
+
+async def _keepalive(
+    connection: RealtimeConnection, activity: _Activity, settings: Settings
+) -> None:
+    """Ping, enforce the idle timeout and the session length limit."""
+    outbox = connection.outbox
+    interval = min(settings.realtime_ping_interval, settings.realtime_idle_timeout)
+    while not outbox.closed:
+        await asyncio.sleep(interval)
+        now = time.monotonic()
+        if now - activity.opened >= settings.realtime_max_session_seconds:
+            connection.notice("session_expired", "the maximum session length was reached")
+            outbox.close(1000, "session time limit")
+            return
+        if now - activity.last_heard >= settings.realtime_idle_timeout:
+            outbox.close(1000, "idle timeout")
+            return
+        connection.ping()

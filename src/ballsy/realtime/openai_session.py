@@ -1,0 +1,282 @@
+"""The OpenAI Realtime session object: what ``session.update`` may change, and how
+``session.created|updated`` show it, in the GA and the beta shapes.
+
+The client talks about its session in OpenAI's words (voices, audio formats,
+``turn_detection``); :class:`RealtimeSessionConfig` keeps those words, and
+:meth:`RealtimeSessionConfig.engine_options` turns them into the engine's
+:class:`~ballsy.realtime.engine.SessionOptions`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ballsy.config import Settings
+from ballsy.realtime.engine import SessionOptions
+from ballsy.speech.vad import TurnConfig
+
+Dialect = Literal["ga", "beta"]
+RATE = 24_000
+# OpenAI's voice names: accepted (clients send them by habit) and spoken with Ballsy's
+# default voice; Ballsy's own voice names choose that voice.
+OPENAI_VOICES = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+
+
+class SessionConfigError(Exception):
+    """A ``session.update`` the server refuses; ``param`` names the offending field."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TurnDetectionUpdate(_Model):
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    prefix_padding_ms: int | None = Field(default=None, ge=0, le=2000)
+    silence_duration_ms: int | None = Field(default=None, ge=100, le=5000)
+    create_response: bool | None = None
+    interrupt_response: bool | None = None
+
+
+class TranscriptionUpdate(_Model):
+    model: str | None = Field(default=None, max_length=128)
+    language: str | None = Field(default=None, max_length=16)
+    prompt: str | None = Field(default=None, max_length=4000)
+
+
+class AudioFormatUpdate(_Model):
+    type: str = Field(max_length=32)
+    rate: int | None = None
+
+
+class VoiceId(_Model):
+    id: str = Field(max_length=64)
+
+
+class AudioInputUpdate(_Model):
+    format: AudioFormatUpdate | None = None
+    transcription: TranscriptionUpdate | None = None
+    turn_detection: TurnDetectionUpdate | None = None
+
+
+class AudioOutputUpdate(_Model):
+    format: AudioFormatUpdate | None = None
+    voice: str | VoiceId | None = Field(default=None)
+    speed: float | None = Field(default=None, ge=0.25, le=4.0)
+
+
+class AudioUpdate(_Model):
+    input: AudioInputUpdate | None = None
+    output: AudioOutputUpdate | None = None
+
+
+class SessionUpdate(_Model):
+    """Both shapes' fields; unknown ones (tools, temperature, tracing…) are ignored."""
+
+    type: Literal["realtime", "transcription"] | None = None
+    instructions: str | None = Field(default=None, max_length=16_000)
+    voice: str | None = Field(default=None, max_length=64)
+    speed: float | None = Field(default=None, ge=0.25, le=4.0)
+    modalities: list[Literal["text", "audio"]] | None = None
+    output_modalities: list[Literal["text", "audio"]] | None = None
+    input_audio_format: str | None = Field(default=None, max_length=32)
+    output_audio_format: str | None = Field(default=None, max_length=32)
+    input_audio_transcription: TranscriptionUpdate | None = None
+    turn_detection: TurnDetectionUpdate | None = None
+    audio: AudioUpdate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDetection:
+    threshold: float
+    prefix_padding_ms: int
+    silence_duration_ms: int
+    create_response: bool = True
+    interrupt_response: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": "server_vad",
+            "threshold": self.threshold,
+            "prefix_padding_ms": self.prefix_padding_ms,
+            "silence_duration_ms": self.silence_duration_ms,
+            "create_response": self.create_response,
+            "interrupt_response": self.interrupt_response,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeSessionConfig:
+    model: str
+    voice: str
+    transcription: dict[str, Any] | None
+    turn_detection: TurnDetection | None
+    instructions: str | None = None
+    speed: float = 1.0
+    audio_output: bool = True
+    id: str = field(default_factory=lambda: f"sess_{secrets.token_hex(12)}")
+
+    @classmethod
+    def default(cls, settings: Settings, *, model: str, voice: str) -> RealtimeSessionConfig:
+        return cls(
+            model=model,
+            voice=voice,
+            transcription={"model": settings.stt_model},
+            turn_detection=_turn_detection(TurnDetectionUpdate(), settings),
+        )
+
+    def updated(self, body: object, settings: Settings, voices: list[str]) -> RealtimeSessionConfig:
+        """This config with a ``session.update``'s ``session`` applied."""
+        try:
+            update = SessionUpdate.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise SessionConfigError(f"{where}: {first['msg']}", f"session.{where}") from None
+        if update.type == "transcription":
+            raise SessionConfigError("transcription sessions are not supported", "session.type")
+        _check_formats(update)
+        config = self
+        audio = update.audio or AudioUpdate()
+        audio_in = audio.input or AudioInputUpdate()
+        audio_out = audio.output or AudioOutputUpdate()
+        if update.instructions is not None:
+            config = replace(config, instructions=update.instructions or None)
+        voice = audio_out.voice if audio_out.voice is not None else update.voice
+        if voice is not None:
+            config = replace(config, voice=_voice(voice, voices))
+        speed = audio_out.speed if audio_out.speed is not None else update.speed
+        if speed is not None:
+            config = replace(config, speed=speed)
+        modalities = update.output_modalities or update.modalities
+        if modalities:
+            config = replace(config, audio_output="audio" in modalities)
+        given = update.model_fields_set
+        if "input_audio_transcription" in given:
+            config = replace(config, transcription=_transcription(update.input_audio_transcription))
+        if "transcription" in audio_in.model_fields_set:
+            config = replace(config, transcription=_transcription(audio_in.transcription))
+        if "turn_detection" in given or "turn_detection" in audio_in.model_fields_set:
+            detection = audio_in.turn_detection or update.turn_detection
+            config = replace(
+                config,
+                turn_detection=_turn_detection(detection, settings) if detection else None,
+            )
+        return config
+
+    def engine_options(self, settings: Settings, ballsy_voices: list[str]) -> SessionOptions:
+        detection = self.turn_detection or _turn_detection(TurnDetectionUpdate(), settings)
+        return SessionOptions(
+            input_rate=RATE,
+            output_rate=RATE,
+            voice=self.voice if self.voice in ballsy_voices else None,
+            speed=self.speed,
+            server_vad=self.turn_detection is not None,
+            auto_respond=self.turn_detection is not None and detection.create_response,
+            instructions=self.instructions,
+            partial_transcripts=False,
+            speak=self.audio_output,
+            vad=TurnConfig(
+                threshold=detection.threshold,
+                silence_ms=detection.silence_duration_ms,
+                prefix_padding_ms=detection.prefix_padding_ms,
+                min_speech_ms=settings.realtime_min_speech_ms,
+            ),
+        )
+
+    def as_json(self, dialect: Dialect, settings: Settings) -> dict[str, Any]:
+        """The ``session`` of ``session.created`` / ``session.updated``."""
+        detection = self.turn_detection.as_json() if self.turn_detection else None
+        common = {"id": self.id, "object": "realtime.session", "model": self.model}
+        instructions = self.instructions or ""
+        if dialect == "beta":
+            return common | {
+                "modalities": ["text", "audio"] if self.audio_output else ["text"],
+                "instructions": instructions,
+                "voice": self.voice,
+                "speed": self.speed,
+                "input_audio_format": "pcm16",
+                "output_audio_format": "pcm16",
+                "input_audio_transcription": self.transcription,
+                "turn_detection": detection,
+                "temperature": settings.llm_temperature,
+                "max_response_output_tokens": settings.llm_max_tokens,
+                "tools": [],
+                "tool_choice": "auto",
+            }
+        pcm = {"type": "audio/pcm", "rate": RATE}
+        return common | {
+            "type": "realtime",
+            "output_modalities": ["audio"] if self.audio_output else ["text"],
+            "instructions": instructions,
+            "max_output_tokens": settings.llm_max_tokens,
+            "audio": {
+                "input": {
+                    "format": pcm,
+                    "transcription": self.transcription,
+                    "turn_detection": detection,
+                },
+                "output": {"format": pcm, "voice": self.voice, "speed": self.speed},
+            },
+        }
+
+
+def _check_formats(update: SessionUpdate) -> None:
+    for name in ("input_audio_format", "output_audio_format"):
+        value = getattr(update, name)
+        if value is not None and value != "pcm16":
+            raise SessionConfigError(
+                f"{name} {value!r} is not supported; use 'pcm16' (24 kHz mono)",
+                f"session.{name}",
+            )
+    audio = update.audio or AudioUpdate()
+    for side, part in (("input", audio.input), ("output", audio.output)):
+        audio_format = part.format if part is not None else None
+        if audio_format is None:
+            continue
+        if audio_format.type != "audio/pcm" or audio_format.rate not in (None, RATE):
+            shown = f"{audio_format.type} at {audio_format.rate or 'default'} Hz"
+            raise SessionConfigError(
+                f"audio format {shown} is not supported; use audio/pcm at {RATE} Hz",
+                f"session.audio.{side}.format",
+            )
+
+
+def _voice(voice: str | VoiceId, voices: list[str]) -> str:
+    name = voice.id if isinstance(voice, VoiceId) else voice
+    if name in voices or name in OPENAI_VOICES:
+        return name
+    choices = ", ".join(sorted(voices))
+    raise SessionConfigError(f"unknown voice {name!r}; Ballsy has {choices}", "session.voice")
+
+
+def _transcription(update: TranscriptionUpdate | None) -> dict[str, Any] | None:
+    if update is None:
+        return None
+    return update.model_dump(exclude_none=True)
+
+
+def _turn_detection(update: TurnDetectionUpdate, settings: Settings) -> TurnDetection:
+    return TurnDetection(
+        threshold=update.threshold or settings.realtime_vad_threshold,
+        prefix_padding_ms=(
+            update.prefix_padding_ms
+            if update.prefix_padding_ms is not None
+            else settings.realtime_prefix_padding_ms
+        ),
+        silence_duration_ms=update.silence_duration_ms or settings.realtime_silence_ms,
+        create_response=update.create_response is not False,
+        interrupt_response=update.interrupt_response is not False,
+    )

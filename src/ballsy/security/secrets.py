@@ -1,0 +1,78 @@
+"""Secrets from Google Secret Manager, and keeping secrets out of logs.
+
+Any setting whose value is a reference ``projects/<p>/secrets/<name>[/versions/<v>]``
+is replaced by the secret's value once, at startup, when the optional
+``google-cloud-secret-manager`` package is installed (its client finds credentials the
+usual Google way). A reference with the package missing stops the start: sending the
+reference itself as a password would fail later and more obscurely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr
+
+from ballsy.config import SECRET_REFERENCE, Settings
+from ballsy.errors import ConfigurationError
+from ballsy.observability.logging import get_logger
+
+log = get_logger("ballsy.security")
+_PACKAGE = "google.cloud.secretmanager"
+
+
+def _references(settings: Settings) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and SECRET_REFERENCE.match(raw):
+            found[name] = raw
+    return found
+
+
+def _client() -> Any:
+    try:
+        module = importlib.import_module(_PACKAGE)
+    except ImportError:
+        raise ConfigurationError(
+            "settings name Secret Manager references but google-cloud-secret-manager is "
+            "not installed (pip install google-cloud-secret-manager)"
+        ) from None
+    return module.SecretManagerServiceClient()
+
+
+def resolve_secret_references(settings: Settings) -> Settings:
+    """``settings`` with every Secret Manager reference replaced by its value."""
+    references = _references(settings)
+    if not references:
+        return settings
+    client = _client()
+    updates: dict[str, Any] = {}
+    for name, reference in references.items():
+        version = reference if "/versions/" in reference else f"{reference}/versions/latest"
+        response = client.access_secret_version(request={"name": version})
+        value = response.payload.data.decode("utf-8")
+        current = getattr(settings, name)
+        updates[name] = SecretStr(value) if isinstance(current, SecretStr) else value
+        log.info("ballsy.security.secret_resolved", setting=name)
+    resolved = settings.model_copy(update=updates)
+    resolved.__dict__.pop("sqlalchemy_url", None)  # a cached value derived from a reference
+    problems = resolved.production_problems()
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    return resolved
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL safe to log: any password replaced by ``***``."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = re.sub(r":[^:@]*@", ":***@", parts.netloc, count=1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,188 @@
+"""Speech-to-text: the engine protocol, its result types and the engine registry.
+
+An engine takes 16 kHz float32 mono samples (decoding is ``audio.py``'s job) and
+returns a :class:`Transcript`. Engines register a :class:`SpeechToTextSpec` under a
+config name; the spec describes the engine without loading it, so listing models or
+validating a request never pays for a model load.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from ballsy.config import Settings
+from ballsy.errors import InvalidInput, UnknownModel
+
+STT_SAMPLE_RATE = 16_000
+
+Task = Literal["transcribe", "translate"]
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """What the caller asks for; engines ignore nothing silently (see ``validate``)."""
+
+    language: str | None = None
+    """ISO 639-1 code; ``None`` detects it (multilingual engines only)."""
+    prompt: str | None = None
+    temperature: float = 0.0
+    word_timestamps: bool = False
+    vad_filter: bool = True
+    task: Task = "transcribe"
+    beam_size: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.temperature <= 1.0:
+            raise InvalidInput("temperature must be between 0 and 1")
+        if not 1 <= self.beam_size <= 10:
+            raise InvalidInput("beam_size must be between 1 and 10")
+        if self.task not in ("transcribe", "translate"):
+            raise InvalidInput("task must be 'transcribe' or 'translate'")
+
+
+class SegmentStream(Iterator[Segment]):
+    """Segments as the decoder produces them, plus what is known before the first one."""
+
+    def __init__(
+        self,
+        segments: Iterator[Segment],
+        *,
+        language: str,
+        language_probability: float,
+        duration: float,
+    ) -> None:
+        self._segments = segments
+        self.language = language
+        self.language_probability = language_probability
+        self.duration = duration
+
+    def __next__(self) -> Segment:
+        return next(self._segments)
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """A loaded speech-to-text engine. Implementations must be thread-safe."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def multilingual(self) -> bool: ...
+
+    def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
+        """Transcribe (or translate to English) 16 kHz float32 mono samples."""
+        ...
+
+    def iter_segments(
+        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+    ) -> SegmentStream:
+        """Like :meth:`transcribe` but yields segments as they are decoded."""
+        ...
+
+
+@dataclass(frozen=True)
+class SpeechToTextSpec:
+    """A registered engine: what it can do, and how to load it."""
+
+    name: str
+    multilingual: bool
+    load: Callable[[Settings], SpeechToText] = field(repr=False)
+    description: str = ""
+
+    def check(self, options: TranscribeOptions) -> None:
+        """Refuse requests this engine cannot honour before any model is loaded."""
+        check_options(self.name, self.multilingual, options)
+
+
+def check_options(model: str, multilingual: bool, options: TranscribeOptions) -> None:
+    """English-only models can neither translate nor listen for another language."""
+    if multilingual:
+        return
+    if options.task == "translate":
+        raise InvalidInput(
+            f"model {model!r} is English-only and cannot translate; "
+            "use a multilingual model such as 'base'",
+            detail={"model": model},
+        )
+    if options.language not in (None, "en"):
+        raise InvalidInput(
+            f"model {model!r} only understands English (got language "
+            f"{options.language!r}); use a multilingual model such as 'base'",
+            detail={"model": model},
+        )
+
+
+STT_ENGINES: dict[str, SpeechToTextSpec] = {}
+_BUILTIN_MODULES = ("ballsy.speech.whisper",)
+
+
+def register_stt(spec: SpeechToTextSpec) -> SpeechToTextSpec:
+    STT_ENGINES[spec.name] = spec
+    return spec
+
+
+def stt_engines() -> dict[str, SpeechToTextSpec]:
+    """Every registered engine (the built-in ones are registered on first call)."""
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    return STT_ENGINES
+
+
+def stt_spec(name: str) -> SpeechToTextSpec:
+    """The registered engine called ``name``, or :class:`UnknownModel` naming the valid ones."""
+    engines = stt_engines()
+    try:
+        return engines[name]
+    except KeyError:
+        valid = ", ".join(sorted(engines))
+        raise UnknownModel(
+            f"unknown speech-to-text model {name!r}; available: {valid}",
+            detail={"model": name, "available": sorted(engines)},
+        ) from None
+
+
+def check_audio(audio: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
+    """Samples as contiguous 1-D float32 (int16 PCM is scaled); anything else is refused."""
+    array = np.asarray(audio)
+    if array.ndim != 1:
+        raise InvalidInput("speech-to-text expects mono (1-D) 16 kHz samples")
+    if array.dtype == np.int16:
+        return (array.astype(np.float32) / 32768.0).astype(np.float32)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise InvalidInput(f"unsupported sample type {array.dtype}; use float32 or int16")
+    return np.ascontiguousarray(array, dtype=np.float32)

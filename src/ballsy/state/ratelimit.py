@@ -1,0 +1,60 @@
+"""Rate-limit policies: per user for REST, per session for WebSocket, per name for login.
+
+The counting itself is the ``limits`` library on the state backend (atomic Lua on
+Redis, so N instances share one exact budget). This module only says which limit
+applies to what, and turns a refusal into :class:`ballsy.errors.RateLimited` with the
+``Retry-After`` and ``X-RateLimit-*`` headers.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+
+from ballsy.config import Settings
+from ballsy.errors import RateLimited
+from ballsy.state.base import RateWindow, StateBackend
+
+
+class RateLimits:
+    def __init__(self, state: StateBackend, settings: Settings) -> None:
+        self.state = state
+        # Namespaces keep the policies' counters apart in one storage.
+        self.rest = RateLimitItemPerMinute(settings.max_requests_per_minute, namespace="rest")
+        self.login = RateLimitItemPerMinute(
+            settings.max_login_attempts_per_minute, namespace="login"
+        )
+        self.ws_message = RateLimitItemPerMinute(
+            settings.ws_messages_per_minute, namespace="ws-msg"
+        )
+        self.ws_turn = RateLimitItemPerMinute(settings.ws_turns_per_minute, namespace="ws-turn")
+
+    async def _enforce(self, item: RateLimitItem, key: str, what: str) -> RateWindow:
+        window = await self.state.hit(item, key)
+        if not window.allowed:
+            now = time.time()
+            raise RateLimited(
+                f"too many {what}; the limit is {window.limit} per minute",
+                retry_after=window.reset_in(now),
+                limit_headers=window.headers(now),
+                detail={"limit": window.limit},
+            )
+        return window
+
+    async def check_request(self, user_key: str) -> RateWindow:
+        """One REST request by this user (``MAX_REQUESTS_PER_MINUTE``)."""
+        return await self._enforce(self.rest, user_key, "requests")
+
+    async def check_login(self, name: str, client_ip: str) -> None:
+        """One password attempt, counted for the name and for the address."""
+        await self._enforce(self.login, f"name:{name.lower()}", "login attempts")
+        await self._enforce(self.login, f"ip:{client_ip}", "login attempts")
+
+    async def check_ws_message(self, session_id: str) -> RateWindow:
+        """One WebSocket message in a voice session; the caller decides what to do."""
+        return await self.state.hit(self.ws_message, session_id)
+
+    async def check_ws_turn(self, session_id: str) -> RateWindow:
+        """One answered turn in a voice session (``WS_TURNS_PER_MINUTE``)."""
+        return await self._enforce(self.ws_turn, session_id, "turns")
