@@ -16,13 +16,15 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-LLMProviderName = Literal["local", "openai", "mistral", "azure"]
+LLMProviderName = Literal["local", "openai", "mistral", "azure", "gemini"]
 STTModelName = Literal["tiny.en", "base"]
 TTSEngineName = Literal["hibari", "piper"]
 JobQueueName = Literal["embedded", "redis"]
 JobStorageName = Literal["local", "gcs", "s3"]
 
 _MISTRAL_BASE_URL = "https://api.mistral.ai/v1"
+# Gemini's OpenAI-compatible endpoint: the same client, a different base URL.
+_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 AuthMode = Literal["none", "apikey", "jwt"]
 # The development JWT secret; production refuses to start with it (or any short one).
 DEFAULT_JWT_SECRET = "ballsy-development-secret-change-me"  # noqa: S105
@@ -218,7 +220,7 @@ class Settings(BaseSettings):
     llm_provider: LLMProviderName = Field(
         default="local",
         description="Default LLM: local (llama.cpp), openai (any OpenAI-compatible URL), "
-        "mistral or azure.",
+        "mistral, azure or gemini.",
     )
     llm_model: str | None = Field(
         default=None, description="Model name for remote providers; local uses the GGUF file."
@@ -232,6 +234,9 @@ class Settings(BaseSettings):
     )
     mistral_api_key: SecretStr | None = Field(
         default=None, description="Mistral API key (LLM_PROVIDER=mistral)."
+    )
+    gemini_api_key: SecretStr | None = Field(
+        default=None, description="Gemini API key (LLM_PROVIDER=gemini)."
     )
     azure_openai_api_version: str = Field(
         default="2024-10-21", description="API version for LLM_PROVIDER=azure."
@@ -573,5 +578,11 @@ class Settings(BaseSettings):
                 self.llm_base_url or _MISTRAL_BASE_URL,
                 self.mistral_api_key or self.llm_api_key,
                 self.llm_model or "mistral-large-latest",
+            )
+        if self.llm_provider == "gemini":
+            return (
+                self.llm_base_url or _GEMINI_BASE_URL,
+                self.gemini_api_key or self.llm_api_key,
+                self.llm_model or "gemini-2.5-flash",
             )
         return self.llm_base_url, self.llm_api_key, self.llm_model or "gpt-4o-mini"

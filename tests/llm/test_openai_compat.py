@@ -124,3 +124,24 @@ async def test_command_api_with_remote_provider(
         assert response.json()["error"]["code"] == code
     # Skills never need the provider, so they answer even while it is down.
     assert skill.status_code == 200 and skill.json()["handled_by"]["kind"] == "skill"
+
+
+@pytest.mark.parametrize(
+    ("provider", "key_field", "base_url", "model"),
+    [
+        ("mistral", "mistral_api_key", "https://api.mistral.ai/v1", "mistral-large-latest"),
+        (
+            "gemini",
+            "gemini_api_key",
+            "https://generativelanguage.googleapis.com/v1beta/openai/",
+            "gemini-2.5-flash",
+        ),
+    ],
+)
+def test_cloud_presets_resolve_their_endpoint(
+    tmp_path: object, provider: str, key_field: str, base_url: str, model: str
+) -> None:
+    settings = make_settings(tmp_path, llm_provider=provider, **{key_field: "k-123"})  # type: ignore[arg-type]
+    url, key, default_model = settings.llm_endpoint()
+    assert (url, default_model) == (base_url, model)
+    assert key is not None and key.get_secret_value() == "k-123"
