@@ -80,25 +80,34 @@ def utterances(tmp: Path) -> list[tuple[str, np.ndarray]]:
 
 
 async def one_turn(client: VoiceClient, audio: np.ndarray, turn: int) -> dict[str, Any]:
-    """Speak, keep the microphone open with silence, time the first reply audio."""
+    """Speak, keep the microphone open with silence, time the first reply audio.
+
+    Only audio of a turn that started after this question did counts, and only audio
+    that arrives after the speech ended: if a pause split the question into two turns,
+    the reply to the first half is barged in on and the second half's reply is timed."""
     end = speech_end_s(audio)
-    speech = audio[: int(end * RATE)]
-    pcm = float_to_pcm16(speech).astype("<i2").tobytes()
-    before = len(client.audio)
-    done_before = len(client.messages("reply_done"))
+    pcm = float_to_pcm16(audio[: int(end * RATE)]).astype("<i2").tobytes()
+    old_turns = {turn_id for _, _, turn_id in client.audio}
     started = time.perf_counter()
     spoke_until = await client.stream(pcm)
     silence = bytes(640)  # 20 ms frames of silence while waiting, as a live mic sends
-    while len(client.audio) == before and time.perf_counter() - started < 30:
+
+    def reply_audio() -> tuple[float, str] | None:
+        for at, _, turn_id in client.audio:
+            if turn_id and turn_id not in old_turns and at > spoke_until:
+                return at, turn_id
+        return None
+
+    while (first := reply_audio()) is None and time.perf_counter() - started < 30:
         await client.ws.send(silence)
         await asyncio.sleep(0.02)
-    if len(client.audio) == before:
+    if first is None:
         return {"turn": turn, "error": "no reply audio"}
-    first_audio = client.audio[before][0]
-    done = await client.wait_for("reply_done", count=done_before + 1, within=60)
-    timings = (await client.wait_for("turn", count=done_before + 1, within=10)).message
+    first_audio, turn_id = first
+    done = await client.wait_for("reply_done", within=60, turn_id=turn_id)
+    timings = (await client.wait_for("turn", within=10, turn_id=turn_id)).message
     # Let the reply play out before the next question (a polite user).
-    await asyncio.sleep(min(3.0, max(0.0, done.at - time.perf_counter()) + 0.5))
+    await asyncio.sleep(1.0)
     return {
         "turn": turn,
         "latency_ms": round((first_audio - spoke_until) * 1000, 1),

@@ -21,6 +21,8 @@ STTModelName = Literal["tiny.en", "base"]
 TTSEngineName = Literal["hibari", "piper"]
 JobQueueName = Literal["embedded", "redis"]
 JobStorageName = Literal["local", "gcs", "s3"]
+# Which routes `ballsy serve` exposes (docs/deploy.md: one image, several roles).
+ServerRole = Literal["all", "api", "realtime"]
 
 _MISTRAL_BASE_URL = "https://api.mistral.ai/v1"
 # Gemini's OpenAI-compatible endpoint: the same client, a different base URL.
@@ -72,6 +74,12 @@ class Settings(BaseSettings):
         default_factory=_default_data_dir,
         validation_alias=AliasChoices("BALLSY_DATA_DIR", "data_dir"),
         description="Where the SQLite file, media and model caches live.",
+    )
+    server_role: ServerRole = Field(
+        default="all",
+        description="Routes `ballsy serve` exposes: api (REST /api/* and /v1/* HTTP), "
+        "realtime (the WebSockets /ws/* and /v1/realtime) or all. Every role answers "
+        "/health, /ready and /metrics. Split roles need REDIS_URL (tickets, sessions).",
     )
 
     # --- storage -----------------------------------------------------------------
@@ -263,10 +271,12 @@ class Settings(BaseSettings):
     local_llm_context: int = Field(
         default=2048, ge=256, le=131072, description="Context window of the local model, in tokens."
     )
-    local_llm_threads: int | None = Field(
-        default=None,
+    local_llm_threads: int = Field(
+        default=1,
         ge=1,
-        description="CPU threads for the local model; unset lets llama.cpp choose.",
+        le=256,
+        description="CPU threads for the local model. One is right for the small default "
+        "model: more threads gain little and stall badly when speech models share the CPU.",
     )
 
     # --- speech ------------------------------------------------------------------
@@ -355,7 +365,7 @@ class Settings(BaseSettings):
         default=256, ge=0, description="Refuse uploads (507) that would leave less free disk."
     )
     job_chunk_seconds: float = Field(
-        default=120.0,
+        default=240.0,
         ge=10,
         le=1800,
         description="Audio per chunk: the unit of progress, of resumption after a crash "
@@ -495,6 +505,60 @@ class Settings(BaseSettings):
     )
     realtime_partial_transcripts: bool = Field(
         default=True, description="Send partial transcripts while the user speaks."
+    )
+
+    # --- capacity planning: `ballsy plan` (docs/deploy.md); USD list prices -------
+    plan_cpu_price: float = Field(
+        default=0.000018,
+        ge=0,
+        description="Per vCPU-second of a Cloud Run instance with CPU always allocated "
+        "(realtime, worker).",
+    )
+    plan_memory_price: float = Field(
+        default=0.000002, ge=0, description="Per GiB-second, CPU always allocated."
+    )
+    plan_request_cpu_price: float = Field(
+        default=0.000024,
+        ge=0,
+        description="Per vCPU-second of a Cloud Run instance billed per request (api).",
+    )
+    plan_request_memory_price: float = Field(
+        default=0.0000025, ge=0, description="Per GiB-second, billed per request (api)."
+    )
+    plan_request_price: float = Field(
+        default=0.40, ge=0, description="Per million Cloud Run requests (api)."
+    )
+    plan_lb_monthly: float = Field(
+        default=18.25, ge=0, description="Per month for the load balancer forwarding rules."
+    )
+    plan_lb_data_price: float = Field(
+        default=0.008, ge=0, description="Per GB the load balancer processes (both ways)."
+    )
+    plan_armor_monthly: float = Field(
+        default=13.0, ge=0, description="Per month for the Cloud Armor policy and its rules."
+    )
+    plan_armor_request_price: float = Field(
+        default=0.75, ge=0, description="Per million requests Cloud Armor evaluates."
+    )
+    plan_llm_input_price: float | None = Field(
+        default=None,
+        ge=0,
+        description="Per million LLM input tokens; unset means the list price of the "
+        "planned provider (`ballsy plan --provider`).",
+    )
+    plan_llm_output_price: float | None = Field(
+        default=None, ge=0, description="Per million LLM output tokens; unset: list price."
+    )
+    plan_sql_monthly: float = Field(
+        default=215.0,
+        ge=0,
+        description="Per month for Cloud SQL (production: 2 vCPU, 7.5 GB, HA, 50 GB SSD).",
+    )
+    plan_redis_monthly: float = Field(
+        default=47.0, ge=0, description="Per month for Memorystore Redis (1 GB, standard HA)."
+    )
+    plan_log_price: float = Field(
+        default=0.50, ge=0, description="Per GiB of logs ingested past the free 50 GiB."
     )
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")

@@ -95,6 +95,7 @@ class Services:
         started = time.perf_counter()
         try:
             await self.speech.preload()
+            await self.llms.local.warm_up()
             await self.llms.default.check()
         except Exception as exc:  # readiness reports it; serving goes on lazily
             log.warning("ballsy.models.preload_failed", error=f"{type(exc).__name__}: {exc}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ballsy.errors import ModelUnavailable, ServiceBusy
-from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
+from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage, complete
 from ballsy.observability.metrics import (
     INFERENCE_WAITING,
     MODEL_EVENTS,
@@ -52,7 +52,7 @@ class LocalLLM:
         model_path: Path | None = None,
         *,
         context_size: int = 2048,
-        threads: int | None = None,
+        threads: int = 1,
         max_waiting: int = 16,
     ) -> None:
         self._model_path = model_path
@@ -91,6 +91,7 @@ class LocalLLM:
                         model_path=str(path),
                         n_ctx=self._context_size,
                         n_threads=self._threads,
+                        n_threads_batch=self._threads,
                         verbose=False,
                     )
                 except BaseException:
@@ -102,6 +103,13 @@ class LocalLLM:
     async def check(self) -> None:
         if self._llama is None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+
+    async def warm_up(self) -> None:
+        """Load the model and run one token, so the first real reply pays no start-up."""
+        await self.check()
+        await complete(
+            self, [ChatMessage(role="user", content="Hi")], GenerationOptions(max_tokens=1)
+        )
 
     def _generate(
         self,

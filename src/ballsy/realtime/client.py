@@ -35,7 +35,8 @@ class Received:
 class VoiceClient:
     ws: ClientConnection
     received: list[Received] = field(default_factory=list)
-    audio: list[tuple[float, bytes]] = field(default_factory=list)
+    audio: list[tuple[float, bytes, str | None]] = field(default_factory=list)
+    """(arrival time, PCM16, turn id — None for binary frames)."""
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     _reader: asyncio.Task[None] | None = None
     _arrivals: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -59,12 +60,13 @@ class VoiceClient:
             async for raw in self.ws:
                 now = time.perf_counter()
                 if isinstance(raw, bytes):
-                    self.audio.append((now, raw))
+                    self.audio.append((now, raw, None))
                     message: dict[str, Any] = {"type": "audio_binary", "bytes": len(raw)}
                 else:
                     message = json.loads(raw)
                     if message.get("type") == "audio":
-                        self.audio.append((now, base64.b64decode(message["data"])))
+                        pcm = base64.b64decode(message["data"])
+                        self.audio.append((now, pcm, message.get("turn_id")))
                 async with self._arrivals:
                     self.received.append(Received(message, now))
                     self._arrivals.notify_all()
