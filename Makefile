@@ -11,6 +11,8 @@ serve:
 test:
 	@scripts/services.sh
 	@scripts/bootstrap.sh dev
+	@scripts/tools.sh
+	@scripts/browser.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
@@ -25,4 +27,4 @@ format:
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools .pytest_cache .mypy_cache .ruff_cache

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -15,7 +16,7 @@ from ballsy.api import sessions as session_routes
 from ballsy.api import settings as settings_routes
 from ballsy.api import transcriptions as transcription_routes
 from ballsy.api.errors import install_error_handlers
-from ballsy.config import Settings
+from ballsy.config import ServerRole, Settings
 from ballsy.observability import metrics, tracing
 from ballsy.observability.middleware import RequestObserver
 from ballsy.realtime import native as native_realtime
@@ -28,6 +29,9 @@ from ballsy.security.http import (
 )
 from ballsy.security.secrets import resolve_secret_references
 from ballsy.services import Services
+from ballsy.web import routes as web_routes
+
+_NO_DOCS: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Self-hostable voice AI assistant server.",
         lifespan=lifespan,
+        # A realtime instance documents no REST API (its WebSockets are in docs/).
+        **(_NO_DOCS if settings.server_role == "realtime" else {}),
         # Every route, including ones added later, authenticates unless it is one of
         # ballsy.security.guard.PUBLIC_PATHS (tests/security walks app.routes for this).
         dependencies=[Depends(guard)],
@@ -90,20 +96,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics.metrics_endpoint(settings), include_in_schema=False)
-    for router in (
-        health.router,
-        command.router,
-        voice.router,
-        history.router,
-        settings_routes.router,
-        openai_audio.router,
-        openai_chat.router,
-        auth.router,
-        admin.router,
-        session_routes.router,
-        native_realtime.router,
-        openai_realtime.router,
-        transcription_routes.router,
-    ):
+    for router in role_routers(settings.server_role):
         app.include_router(router)
+    if settings.server_role != "realtime":
+        # The web client's assets: a mount, public like its page shells (docs/web.md).
+        app.mount(web_routes.STATIC_PREFIX, web_routes.static_assets(), name="static")
     return app
+
+
+# Each process role (SERVER_ROLE, `ballsy serve --role`) serves its own routers: the
+# load balancer sends /ws/* and /v1/realtime to realtime instances (few long sockets
+# each) and the rest to api instances (many short requests); docs/deploy.md.
+OPERATIONS_ROUTERS: tuple[APIRouter, ...] = (health.router,)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    command.router,
+    voice.router,
+    history.router,
+    settings_routes.router,
+    openai_audio.router,
+    openai_chat.router,
+    auth.router,
+    admin.router,
+    session_routes.router,
+    transcription_routes.router,
+    web_routes.router,
+)
+REALTIME_ROUTERS: tuple[APIRouter, ...] = (native_realtime.router, openai_realtime.router)
+
+
+def role_routers(role: ServerRole) -> tuple[APIRouter, ...]:
+    """The routers a process of ``role`` includes (/health, /ready on every role)."""
+    if role == "api":
+        return OPERATIONS_ROUTERS + API_ROUTERS
+    if role == "realtime":
+        return OPERATIONS_ROUTERS + REALTIME_ROUTERS
+    return OPERATIONS_ROUTERS + API_ROUTERS + REALTIME_ROUTERS

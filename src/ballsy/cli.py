@@ -6,12 +6,14 @@ import asyncio
 import json
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 
-from ballsy.config import Settings
+from ballsy.capacity.cli import bench_cli, plan
+from ballsy.config import ServerRole, Settings
 from ballsy.errors import BallsyError
+from ballsy.jobs.cli import jobs_cli
 from ballsy.security.admin_cli import users_cli
 from ballsy.store.db import Database
 
@@ -21,12 +23,18 @@ CLI_MAX_AUDIO_SECONDS = 4 * 3600.0
 
 cli = typer.Typer(help="Ballsy voice assistant server.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
+cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(bench_cli, name="bench")
+cli.command()(plan)
 
 
 @cli.command()
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default: HOST or 0.0.0.0)."),
     port: int | None = typer.Option(None, help="Port (default: PORT or 8080)."),
+    role: str | None = typer.Option(
+        None, help="api | realtime | all: the routes served (default: SERVER_ROLE or all)."
+    ),
 ) -> None:
     """Start the HTTP and WebSocket server."""
     settings = Settings()
@@ -34,10 +42,20 @@ def serve(
         settings.host = host
     if port:
         settings.port = port
+    if role:
+        if role not in get_args(ServerRole):
+            raise typer.BadParameter("role must be api, realtime or all", param_hint="--role")
+        settings.server_role = role  # type: ignore[assignment]
     # Before anything logs, so every line (uvicorn's and SQLAlchemy's too) shares a format.
-    from ballsy.observability.logging import configure_logging
+    from ballsy.observability.logging import configure_logging, get_logger
 
     configure_logging(settings)
+    if settings.server_role != "all" and not settings.redis_url:
+        # Tickets and sessions live in process memory: an api instance's ticket is
+        # unknown to a realtime instance. Fine for one box trying roles out, not more.
+        get_logger("ballsy.cli").warning(
+            "ballsy.deploy.split_role_without_redis", role=settings.server_role
+        )
     from ballsy.app import create_app
     from ballsy.lifecycle import run_server
 
@@ -70,6 +88,9 @@ def transcribe(
     language: Annotated[str | None, typer.Option(help="Language; default detects.")] = None,
     words: Annotated[bool, typer.Option(help="Word timestamps (json format).")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress", help="Run as a job (chunked, resumable) with a bar.")
+    ] = False,
 ) -> None:
     """Transcribe an audio file offline with the local Whisper model."""
     from ballsy.speech.formats import render_text, verbose_json
@@ -79,6 +100,20 @@ def transcribe(
     if fmt not in ("txt", "srt", "vtt", "json"):
         raise typer.BadParameter("format must be txt, srt, vtt or json", param_hint="--format")
     settings = Settings()
+    if progress:
+        # The job pipeline: stream-decoded chunk by chunk, any length, progress events.
+        from ballsy.jobs.cli import transcribe_as_job
+        from ballsy.jobs.options import JobOptions
+
+        options = JobOptions(
+            model=model or settings.stt_model,
+            language=language,
+            word_timestamps=words,
+            formats=(fmt,),  # type: ignore[arg-type]
+        )
+        job = transcribe_as_job(settings, file, options, fmt, show=True)  # type: ignore[arg-type]
+        _write(_run_or_exit(job).rstrip("\n"), output)
+        return
 
     async def _run() -> str:
         speech = SpeechService(settings)
@@ -93,6 +128,23 @@ def transcribe(
         return render_text(transcript, fmt)  # type: ignore[arg-type]
 
     _write(_run_or_exit(_run()), output)
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Jobs at once (default: JOB_CONCURRENCY).")
+    ] = None,
+) -> None:
+    """Run transcription jobs (the queue is JOB_QUEUE: embedded database, or redis)."""
+    settings = Settings()
+    if concurrency:
+        settings.job_concurrency = concurrency
+    from ballsy.jobs.cli import run_worker
+    from ballsy.observability.logging import configure_logging
+
+    configure_logging(settings)
+    _run_or_exit(run_worker(settings))
 
 
 @cli.command()

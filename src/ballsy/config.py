@@ -334,7 +334,11 @@ class Settings(BaseSettings):
     job_redis_url: str | None = Field(
         default=None, description="Redis of the job queue; unset means REDIS_URL."
     )
-    job_queue_name: str = Field(default="ballsy-transcriptions", max_length=64)
+    job_queue_name: str = Field(
+        default="ballsy-transcriptions",
+        max_length=64,
+        description="Name of the SAQ queue (after REDIS_KEY_PREFIX).",
+    )
     job_worker_in_process: bool | None = Field(
         default=None,
         description="Run a job worker inside `ballsy serve`; unset means yes for the "
@@ -351,7 +355,7 @@ class Settings(BaseSettings):
     job_s3_endpoint_url: str | None = Field(
         default=None, description="S3-compatible endpoint (MinIO, R2…); unset means AWS."
     )
-    job_s3_region: str | None = None
+    job_s3_region: str | None = Field(default=None, description="Region of the S3 bucket.")
     job_signed_url_ttl: int = Field(
         default=3600, ge=60, le=7 * 86400, description="Seconds a signed download URL lives."
     )
@@ -394,11 +398,18 @@ class Settings(BaseSettings):
         description="A running job's lease; a worker silent this long is presumed dead "
         "and another one resumes the job from its last finished chunk.",
     )
-    job_max_attempts: int = Field(default=3, ge=1, le=50)
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="Attempts (a dead worker's included) before a job fails for good.",
+    )
     job_retry_base_seconds: float = Field(
         default=5.0, ge=0, description="First retry delay; doubles each attempt."
     )
-    job_retry_max_seconds: float = Field(default=300.0, ge=0)
+    job_retry_max_seconds: float = Field(
+        default=300.0, ge=0, description="Longest delay between two attempts of a job."
+    )
     job_poll_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -414,8 +425,12 @@ class Settings(BaseSettings):
     job_webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key of webhook signatures; webhooks need it."
     )
-    job_webhook_attempts: int = Field(default=5, ge=1, le=20)
-    job_webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    job_webhook_attempts: int = Field(
+        default=5, ge=1, le=20, description="Deliveries tried per webhook (1 s, 2 s, 4 s… apart)."
+    )
+    job_webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one webhook delivery may take."
+    )
     job_webhook_allow_private: bool | None = Field(
         default=None,
         description="Allow webhooks to loopback/private addresses; unset: only in development.",

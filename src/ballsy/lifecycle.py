@@ -53,6 +53,16 @@ class _Connection:
     on_shutdown: Callable[[], Awaitable[None]] | None
     task: asyncio.Task[object] | None
     left: asyncio.Event = field(default_factory=asyncio.Event)
+    opened_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConnection:
+    """One open WebSocket as the admin dashboard lists it (a read-only snapshot)."""
+
+    websocket: WebSocket
+    endpoint: str
+    opened_at: float  # epoch seconds
 
 
 class ConnectionRegistry:
@@ -71,6 +81,11 @@ class ConnectionRegistry:
 
     def __len__(self) -> int:
         return len(self._open)
+
+    def snapshot(self) -> list[OpenConnection]:
+        """The open connections, oldest first."""
+        entries = sorted(self._open, key=lambda entry: entry.opened_at)
+        return [OpenConnection(e.websocket, e.endpoint, e.opened_at) for e in entries]
 
     @contextlib.asynccontextmanager
     async def track(

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ballsy.api.deps import CurrentUser, ServicesDep
 from ballsy.api.schemas import CLIENT_ID_PATTERN
-from ballsy.errors import InvalidInput, PayloadTooLarge
+from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
 
@@ -144,7 +144,9 @@ async def create_job(
         )
     else:
         assert url is not None
-        view = await jobs.submit_url(user.user_id, url, options=options, webhook_url=webhook_url)
+        view = await jobs.submit_url(
+            user.user_id, url, user_name=user.name, options=options, webhook_url=webhook_url
+        )
     body = job_out(view)
     return Response(
         body.model_dump_json(),
@@ -186,7 +188,7 @@ async def read_result(
     job_id: str,
     services: ServicesDep,
     user: CurrentUser,
-    format: Annotated[OutputFormat, Query(description="txt | srt | vtt | json")] = "txt",  # noqa: A002
+    format: Annotated[OutputFormat, Query(description="txt | srt | vtt | json")] = "txt",
     partial: Annotated[bool, Query(description="What is finished so far, while running.")] = False,
 ) -> Response:
     text = await services.jobs.result(user.user_id, job_id, format, partial=partial)
@@ -204,7 +206,10 @@ async def job_events(job_id: str, services: ServicesDep, user: CurrentUser) -> S
         while view is not None:
             data = job_out(view).model_dump(mode="json")
             yield f"event: progress\nid: {view.chunks_done}\ndata: {json.dumps(data)}\n\n"
-            view = await anext(views, None)
+            try:
+                view = await anext(views, None)
+            except NotFound:  # deleted while watched: the stream just ends
+                view = None
         yield "event: end\ndata: {}\n\n"
 
     return StreamingResponse(

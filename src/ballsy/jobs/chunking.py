@@ -34,8 +34,9 @@ RATE: Final = 16_000
 _BLOCK_SECONDS: Final = 5.0
 # Whisper's window; a clip of packed speech never exceeds it.
 CLIP_SECONDS: Final = 30.0
-# Pauses at least this long are preferred as cut points.
-_GOOD_PAUSE: Final = int(0.2 * RATE)
+# The VAD pads speech by 400 ms on each side and splits shorter silences between two
+# touching spans, so a visible gap between spans is a pause of at least 0.8 s.
+_LONG_PAUSE: Final = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,28 +115,29 @@ def vad_speech_finder() -> SpeechFinder:
 
 
 def choose_cut(spans: list[Span], length: int) -> int:
-    """Where to end a chunk of ``length`` samples: the middle of its latest pause.
+    """Where to end a chunk of ``length`` samples: the middle of a pause.
 
-    Pauses in the second half win (chunks stay near their target length), long ones
-    before short ones; with no pause at all (non-stop speech) the chunk is cut hard.
+    A long pause (≥ 0.8 s) in the second half wins, then one after the first quarter,
+    then the latest short pause (between phrases); with no pause at all (non-stop
+    speech) the chunk is cut hard at ``length``.
     """
     if not spans:
         return length
     edges = [0, *(edge for span in spans for edge in span), length]
     gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
-    gaps = [(a, b) for a, b in gaps if b >= a and (a + b) // 2 > 0]
-    half = length // 2
+    gaps = [(a, b) for a, b in gaps if b >= a and (a + b) // 2 > 0 and a < length]
 
-    def late(gap: Span) -> bool:
-        return (gap[0] + gap[1]) // 2 >= half
+    def after(fraction: float) -> Callable[[Span], bool]:
+        return lambda gap: (gap[0] + gap[1]) // 2 >= length * fraction
 
     def long(gap: Span) -> bool:
-        return gap[1] - gap[0] >= _GOOD_PAUSE
+        return gap[1] - gap[0] >= _LONG_PAUSE
 
     preferences: tuple[Callable[[Span], bool], ...] = (
-        lambda gap: late(gap) and long(gap),
-        late,
-        long,
+        lambda gap: after(0.5)(gap) and long(gap),
+        lambda gap: after(0.25)(gap) and long(gap),
+        after(0.5),
+        lambda gap: True,
     )
     for wanted in preferences:
         chosen = [gap for gap in gaps if wanted(gap)]

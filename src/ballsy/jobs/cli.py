@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from ballsy.config import Settings
 from ballsy.errors import BallsyError
@@ -35,7 +35,9 @@ from ballsy.store.models import utcnow
 from ballsy.store.repositories import UserRepository
 
 log = get_logger("ballsy.jobs.cli")
-jobs_cli = typer.Typer(help="Transcription jobs: list, inspect, cancel, purge.", no_args_is_help=True)
+jobs_cli = typer.Typer(
+    help="Transcription jobs: list, inspect, cancel, purge.", no_args_is_help=True
+)
 CLI_USER = "local"
 
 
@@ -102,7 +104,8 @@ async def transcribe_as_job(
             user = await UserRepository(session).get_or_create(CLI_USER)
         view = await service.submit_upload(
             user.id, _file_chunks(path), filename=path.name, options=options,
-            declared_bytes=path.stat().st_size, source="cli", dispatch=False,
+            declared_bytes=await asyncio.to_thread(lambda: path.stat().st_size),
+            source="cli", dispatch=False,
         )  # fmt: skip
         job_id = view.id
         with _progress_bar(console) as bar:
@@ -139,9 +142,9 @@ async def transcribe_as_job(
 # --- ballsy jobs … ---------------------------------------------------------------------
 
 
-def _run(coroutine_factory: object) -> None:
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(coroutine_factory)  # type: ignore[arg-type]
+        asyncio.run(coroutine)
     except BallsyError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
@@ -149,7 +152,7 @@ def _run(coroutine_factory: object) -> None:
 
 @jobs_cli.command("list")
 def list_jobs(
-    status: Annotated[str | None, typer.Option(help="queued|running|done|failed|cancelled")] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only jobs in this state.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """Everyone's jobs, newest first."""
@@ -158,10 +161,12 @@ def list_jobs(
     async def _list() -> None:
         database, service = await _with_service(settings)
         try:
-            views = await service.list(None, limit=limit, status=status)  # type: ignore[arg-type]
+            views = await service.list(None, limit=limit, status=status)
         finally:
             await _close(database, service)
-        table = Table("id", "status", "progress", "audio s", "file", "created", "error")
+        # Ids are what `show` and `cancel` take: never shortened, whatever the width.
+        table = Table(Column("id", min_width=36, no_wrap=True), "status", "progress",
+                      "audio s", "file", "created", "error")  # fmt: skip
         for v in views:
             progress = f"{v.fraction:.0%}" if v.fraction is not None else "-"
             table.add_row(v.id, v.status, progress, f"{v.duration or 0:.0f}", v.filename,
@@ -223,6 +228,3 @@ def purge_jobs(
         typer.echo(f"purged {count} job(s)")
 
     _run(_purge())
-
-
-JobStatusOption = JobStatus

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from ballsy.jobs.options import JobEvent
+from ballsy.store.models import TranscriptionJob
+
+EventSink = Callable[[JobEvent], None]
 
 
 class ProgressBus:
@@ -37,3 +42,35 @@ class ProgressBus:
                 waiters.discard(waiter)
                 if not waiters:
                     del self._waiters[job_id]
+
+
+class ProgressSink:
+    """Fans a runner's progress out to the in-process bus and an optional callback."""
+
+    def __init__(self, bus: ProgressBus, callback: EventSink | None) -> None:
+        self.bus = bus
+        self.callback = callback
+
+    def emit(self, job: TranscriptionJob, started: float) -> None:
+        """A running job's progress, with the ETA at this attempt's speed so far."""
+        elapsed = time.monotonic() - started
+        done = job.processed_seconds - float(job.timings.get("attempt_from_s", 0.0))
+        eta = None
+        if job.duration and done > 0 and elapsed > 0:
+            eta = round(max(0.0, job.duration - job.processed_seconds) * elapsed / done, 1)
+        self.publish(
+            JobEvent(
+                job_id=job.id,
+                status="running",
+                processed_seconds=round(job.processed_seconds, 3),
+                duration=job.duration,
+                chunks_done=job.chunks_done,
+                segments_done=job.segments_done,
+                eta_seconds=eta,
+            )
+        )
+
+    def publish(self, event: JobEvent) -> None:
+        self.bus.publish(event)
+        if self.callback is not None:
+            self.callback(event)

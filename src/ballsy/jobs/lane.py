@@ -8,10 +8,12 @@ Voice turns must not wait for batch work, so jobs never use the shared
   lane's Whisper model is loaded *on* such a thread, so the CTranslate2 threads it
   creates inherit the low priority: when a voice turn needs the CPU the kernel
   gives it first, and jobs use what is left.
-- **own model copy.** CTranslate2 serialises the calls of one model instance; if jobs
-  shared the voice model, a turn would queue behind a chunk that takes seconds. In a
-  web process the lane's copy costs one more model in memory (tiny.en int8: ~75 MB);
-  a ``ballsy worker`` process has no voice models, so only this one.
+- **own model copies.** CTranslate2 serialises the calls of one model instance; if jobs
+  shared the voice model, a turn would queue behind a chunk that takes seconds. For
+  the same reason each of the ``JOB_CONCURRENCY`` *seats* (a running job holds one)
+  loads its own copy when first used, so a short job never queues behind a long
+  job's batch either. Each copy costs one model in memory (tiny.en int8: ~75 MB); a
+  ``ballsy worker`` process has no voice models.
 - **yield.** Before each call the lane waits (up to ``YIELD_MAX_SECONDS``) while the
   interactive runtime has work in flight, so a turn that just arrived starts at once.
 """
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar, TypeVarTuple
 
@@ -65,14 +68,35 @@ class BatchLane:
             initializer=lower_thread_priority,
             initargs=(settings.job_nice,),
         )
-        self._slots: dict[str, ModelSlot[SpeechToText]] = {}
+        self._slots: dict[tuple[str, int], ModelSlot[SpeechToText]] = {}
         self._lock = threading.Lock()
+        self._free_seats = list(range(settings.job_concurrency))
+        self._seat_freed: asyncio.Condition | None = None
+        # faster-whisper logs two INFO lines per chunk; progress events say more.
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
         self.yielded_seconds = 0.0
 
-    def slot(self, model: str) -> ModelSlot[SpeechToText]:
+    @contextlib.asynccontextmanager
+    async def seat(self) -> AsyncIterator[int]:
+        """Hold one of the ``JOB_CONCURRENCY`` seats (and so its model copies)."""
+        if self._seat_freed is None:
+            self._seat_freed = asyncio.Condition()
+        async with self._seat_freed:
+            await self._seat_freed.wait_for(lambda: bool(self._free_seats))
+            seat = self._free_seats.pop(0)
+        try:
+            yield seat
+        finally:
+            async with self._seat_freed:
+                self._free_seats.append(seat)
+                self._free_seats.sort()
+                self._seat_freed.notify()
+
+    def slot(self, model: str, seat: int = 0) -> ModelSlot[SpeechToText]:
+        """The model ``model`` of seat ``seat``, loaded on first use."""
         spec = stt_spec(model)  # UnknownModel names the valid ones
         with self._lock:
-            slot = self._slots.get(model)
+            slot = self._slots.get((model, seat))
             if slot is None:
                 job_settings = self.settings
                 if self.settings.job_cpu_threads:
@@ -83,7 +107,7 @@ class BatchLane:
                 def load() -> SpeechToText:
                     return spec.load(job_settings)
 
-                slot = self._slots[model] = ModelSlot(f"job-stt:{model}", load)
+                slot = self._slots[(model, seat)] = ModelSlot(f"job-stt:{model}:{seat}", load)
             return slot
 
     async def run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:

@@ -127,7 +127,7 @@ class JobView:
             filename=job.filename,
             options=JobOptions.from_json(job.options),
             language=job.language,
-            duration=job.duration,
+            duration=None if job.duration is None else round(job.duration, 3),
             processed_seconds=round(job.processed_seconds, 3),
             fraction=fraction,
             eta_seconds=eta(job, now or datetime.now(UTC)),

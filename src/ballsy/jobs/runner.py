@@ -30,15 +30,15 @@ from ballsy.errors import (
 )
 from ballsy.jobs.chunking import RATE, AudioChunk, iter_chunks, probe_media, vad_speech_finder
 from ballsy.jobs.decoder import transcribe_chunk
-from ballsy.jobs.events import ProgressBus
+from ballsy.jobs.events import EventSink, ProgressBus, ProgressSink
 from ballsy.jobs.lane import BatchLane
-from ballsy.jobs.options import MEDIA_TYPES, JobEvent, JobOptions, JobStatus
+from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus
 from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
 from ballsy.jobs.storage import JobStorage
 from ballsy.jobs.webhooks import deliver
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
-from ballsy.speech.runtime import ModelSlot
+from ballsy.speech.runtime import ModelSlot, release_memory
 from ballsy.speech.stt import Segment, SpeechToText
 from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
@@ -48,7 +48,6 @@ log = get_logger("ballsy.jobs.runner")
 
 # Errors that retrying cannot fix: the job fails at once, with this message.
 PERMANENT = (UnsupportedMedia, InvalidInput, AudioTooLong, UnknownModel, PayloadTooLarge)
-EventSink = Callable[[JobEvent], None]
 Heartbeat = Callable[[], Awaitable[None]]
 Requeue = Callable[[str, int, datetime], Awaitable[None]]
 
@@ -112,7 +111,7 @@ class JobRunner:
                 return None
             job = await JobRepository(session).get(job_id, user_id=None)
         assert job is not None
-        sink = _Sink(self.bus, on_event)
+        sink = ProgressSink(self.bus, on_event)
         if job.attempts > self.settings.job_max_attempts:
             return await self._fail(
                 job, "worker_lost", self._gave_up(job.attempts - 1, "its worker stopped each time")
@@ -121,7 +120,8 @@ class JobRunner:
         lost = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(job_id, lost, heartbeat))
         try:
-            return await self._process(job, lost, sink)
+            async with self.lane.seat() as seat:
+                return await self._process(job, lost, sink, seat)
         except JobLost:
             log.info("ballsy.jobs.lost", job_id=job_id)
             return None
@@ -141,9 +141,11 @@ class JobRunner:
 
     # --- the work ----------------------------------------------------------------------
 
-    async def _process(self, job: TranscriptionJob, lost: asyncio.Event, sink: _Sink) -> JobStatus:
+    async def _process(
+        self, job: TranscriptionJob, lost: asyncio.Event, sink: ProgressSink, seat: int
+    ) -> JobStatus:
         options = JobOptions.from_json(job.options)
-        slot = self.lane.slot(options.model)
+        slot = self.lane.slot(options.model, seat)
         started = time.monotonic()
         job.timings = {
             **job.timings,
@@ -158,6 +160,8 @@ class JobRunner:
                 await self._update(job, duration=info.duration)
             async with self.database.transaction() as session:
                 last = await JobRepository(session).last_chunk(job.id)
+            log.info("ballsy.jobs.started", job_id=job.id, attempt=job.attempts,
+                     resume_at_s=last.end_sample / RATE if last else 0.0)  # fmt: skip
             await self.lane.run(slot.get)  # loads on a lane thread: low priority inherited
             chunks = iter_chunks(
                 path,
@@ -181,6 +185,10 @@ class JobRunner:
                     metrics.JOB_CHUNK_SECONDS.observe(time.monotonic() - began)
                     metrics.JOB_AUDIO_SECONDS.inc(len(chunk.samples) / RATE)
                     sink.emit(job, started)
+                    del chunk, segments
+                    # Chunk-sized buffers come and go in several threads' malloc arenas;
+                    # handing the free pages back each chunk keeps RSS flat over hours.
+                    await self.lane.run(release_memory)
             finally:
                 chunks.close()
         if lost.is_set():
@@ -219,7 +227,7 @@ class JobRunner:
         job.segments_done, job.language = segments_done, language
 
     async def _finish(
-        self, job: TranscriptionJob, options: JobOptions, sink: _Sink, seconds: float
+        self, job: TranscriptionJob, options: JobOptions, sink: ProgressSink, seconds: float
     ) -> JobStatus:
         async with self.database.transaction() as session:
             chunks = await JobRepository(session).chunks(job.id)
@@ -245,6 +253,7 @@ class JobRunner:
             raise JobLost(job.id)
         job.status, job.duration, job.processed_seconds = "done", duration, duration
         job.outputs, job.timings, job.finished_at = written, timings, utcnow()
+        log.info("ballsy.jobs.done", job_id=job.id, audio_s=round(duration, 1), **timings)
         await self._after_terminal(job, sink, "done")
         return "done"
 
@@ -259,7 +268,7 @@ class JobRunner:
         ):  # fmt: skip
             return job.status  # type: ignore[return-value]
         job.status, job.error_code, job.error, job.finished_at = "failed", code, message, utcnow()
-        await self._after_terminal(job, _Sink(self.bus, None), "failed")
+        await self._after_terminal(job, ProgressSink(self.bus, None), "failed")
         return "failed"
 
     async def _retry(self, job: TranscriptionJob, exc: Exception) -> JobStatus | None:
@@ -321,7 +330,9 @@ class JobRunner:
                 with contextlib.suppress(Exception):
                     await heartbeat()
 
-    async def _after_terminal(self, job: TranscriptionJob, sink: _Sink, outcome: str) -> None:
+    async def _after_terminal(
+        self, job: TranscriptionJob, sink: ProgressSink, outcome: str
+    ) -> None:
         view = JobView.of(job)
         sink.publish(view.event())
         started = job.started_at or job.created_at
@@ -365,35 +376,3 @@ class JobRunner:
 
 def _unleased() -> dict[str, Any]:
     return {"lease_owner": None, "lease_expires_at": None}
-
-
-class _Sink:
-    """Fans a runner's progress out to the in-process bus and an optional callback."""
-
-    def __init__(self, bus: ProgressBus, callback: EventSink | None) -> None:
-        self.bus = bus
-        self.callback = callback
-
-    def emit(self, job: TranscriptionJob, started: float) -> None:
-        """A running job's progress, with the ETA at this attempt's speed so far."""
-        elapsed = time.monotonic() - started
-        done = job.processed_seconds - float(job.timings.get("attempt_from_s", 0.0))
-        eta = None
-        if job.duration and done > 0 and elapsed > 0:
-            eta = round(max(0.0, job.duration - job.processed_seconds) * elapsed / done, 1)
-        self.publish(
-            JobEvent(
-                job_id=job.id,
-                status="running",
-                processed_seconds=round(job.processed_seconds, 3),
-                duration=job.duration,
-                chunks_done=job.chunks_done,
-                segments_done=job.segments_done,
-                eta_seconds=eta,
-            )
-        )
-
-    def publish(self, event: JobEvent) -> None:
-        self.bus.publish(event)
-        if self.callback is not None:
-            self.callback(event)

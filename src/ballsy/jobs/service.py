@@ -15,13 +15,13 @@ from typing import Literal
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, JobNotFinished, NotFound
 from ballsy.jobs.chunking import probe_media
-from ballsy.jobs.events import ProgressBus
+from ballsy.jobs.events import EventSink, ProgressBus
 from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.options import TERMINAL, JobEvent, JobOptions, JobStatus, OutputFormat
 from ballsy.jobs.queue import JobQueue, build_queue
 from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
-from ballsy.jobs.runner import EventSink, JobRunner
+from ballsy.jobs.runner import JobRunner
 from ballsy.jobs.storage import LocalStorage, build_storages
 from ballsy.jobs.webhooks import check_webhook_url
 from ballsy.jobs.worker import JobWorker, worker_identity
@@ -34,9 +34,11 @@ from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import TranscriptionJob, new_id, utcnow
 
 log = get_logger("ballsy.jobs")
-# Uploaded media lives under this prefix; storage URLs submitted by users may not
-# point into it (that would reach other users' uploads).
+# Uploaded media lives under this prefix, out of reach of submitted URLs.
 UPLOAD_PREFIX = "jobs/"
+# What a submitted storage URL may name: the caller's own folder, or the shared one.
+USER_PREFIX = "users/{name}/"
+SHARED_PREFIX = "shared/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 SubmitSource = Literal["upload", "url", "cli"]
 
@@ -123,6 +125,7 @@ class JobService:
         webhook_url: str | None = None,
         declared_bytes: int | None = None,
         source: SubmitSource = "upload",
+        dispatch: bool = True,
     ) -> JobView:
         self.check_options(options, webhook_url)
         self.check_room(declared_bytes)
@@ -144,15 +147,26 @@ class JobService:
             duration = info.duration
         job = TranscriptionJob(id=job_id, user_id=user_id, filename=name, media_key=key,
                                owns_media=True, media_bytes=size, duration=duration)  # fmt: skip
-        return await self._enqueue(job, options, webhook_url, source)
+        return await self._enqueue(job, options, webhook_url, source, dispatch=dispatch)
 
     async def submit_url(
-        self, user_id: str, url: str, *, options: JobOptions, webhook_url: str | None = None
+        self,
+        user_id: str,
+        url: str,
+        *,
+        user_name: str,
+        options: JobOptions,
+        webhook_url: str | None = None,
     ) -> JobView:
+        """A job on a file already in media storage, under ``users/<name>/`` or ``shared/``."""
         self.check_options(options, webhook_url)
         key = self.media.key_from_url(url)
-        if key.startswith(UPLOAD_PREFIX):
-            raise InvalidInput("that storage path is reserved for uploads", detail={"field": "url"})
+        allowed = (USER_PREFIX.format(name=user_name), SHARED_PREFIX)
+        if not key.startswith(allowed):
+            raise InvalidInput(
+                f"a storage URL must name a file under {allowed[0]} or {allowed[1]}",
+                detail={"field": "url"},
+            )
         size = await self.media.size(key)
         if size is None:
             raise NotFound("no file at that storage URL", detail={"field": "url"})
@@ -166,6 +180,8 @@ class JobService:
         options: JobOptions,
         webhook_url: str | None,
         source: SubmitSource,
+        *,
+        dispatch: bool = True,
     ) -> JobView:
         now = utcnow()
         job.status, job.options, job.webhook_url = "queued", options.to_json(), webhook_url
@@ -176,6 +192,8 @@ class JobService:
             await JobRepository(session).add(job)
         metrics.JOBS_SUBMITTED.labels(source).inc()
         log.info("ballsy.jobs.submitted", job_id=job.id, bytes=job.media_bytes, source=source)
+        if not dispatch:  # the caller runs it itself (the CLI)
+            return JobView.of(job)
         try:
             await self.queue.dispatch(job.id, 0)
         except Exception as exc:  # it is in the database: a reconciler dispatches it later

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, ServiceBusy
+from ballsy.lifecycle import SERVICE_RESTART
 from ballsy.realtime.transport import MESSAGE_TOO_BIG, TRY_AGAIN_LATER, Outbox
 from ballsy.services import Services
 
@@ -78,6 +79,9 @@ async def serve_connection(
     async def on_shutdown() -> None:
         await connection.close()  # persists the turn in flight
         connection.notice("server_restarting", "reconnect to continue")
+        # Close with 1012 after the notice; flush_and_stop alone would close with 1000,
+        # which clients read as "done", not "reconnect".
+        outbox.close(SERVICE_RESTART, "server restarting")
         await outbox.flush_and_stop(wait_s=1.0)
 
     registry = services.connections

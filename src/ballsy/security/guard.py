@@ -2,8 +2,9 @@
 
 ``create_app`` installs :func:`guard` as a dependency of the whole application, so a
 route added later by any router is protected without remembering to be: the only
-unauthenticated routes are the explicit :data:`PUBLIC_PATHS` (probes, login, docs)
-and mounted static files. A test walks ``app.routes`` to hold that line.
+unauthenticated routes are the explicit :data:`PUBLIC_PATHS` (probes, login, docs,
+the web page shells) and mounted static files. A test walks ``app.routes`` to hold
+that line.
 
 HTTP: a missing or bad credential is 401; then the user's REST budget is spent (429
 when empty; the window goes to ``scope["state"]`` for the ``X-RateLimit-*`` headers).
@@ -36,6 +37,7 @@ PUBLIC_PATHS = frozenset(
         "/api/auth/token",
         "/api/auth/refresh",
         "/",
+        "/admin",  # the dashboard's page shell; its data needs the admin role
         "/favicon.ico",
         "/docs",
         "/docs/oauth2-redirect",

@@ -1,0 +1,1 @@
+"""The browser client (``/``) and admin dashboard (``/admin``): static files and their routes."""

@@ -1,0 +1,48 @@
+"""Webhook signatures and the address check that keeps webhooks off internal hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from ballsy.errors import InvalidInput
+from ballsy.jobs.webhooks import check_webhook_url, deliver, signature
+from tests.fake_openai import free_port
+
+
+def test_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
+    body = b'{"event":"transcription.done"}'
+    expected = hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert signature("k", "1700000000", body) == "sha256=" + expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1/hook", "http://localhost:8080/x", "https://10.1.2.3/x",
+     "http://169.254.169.254/latest/meta-data", "http://[::1]/x"],
+)  # fmt: skip
+def test_internal_addresses_are_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_webhook_url(url, allow_private=False)
+    check_webhook_url(url, allow_private=True)
+
+
+def test_only_http_urls() -> None:
+    for url in ("ftp://example.com/x", "file:///etc/passwd", "http:///nohost"):
+        with pytest.raises(InvalidInput):
+            check_webhook_url(url, allow_private=True)
+
+
+async def test_an_unreachable_receiver_is_retried_then_given_up() -> None:
+    url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens
+    delivered = await deliver(
+        url, {"event": "transcription.done"}, secret="k", attempts=3, request_timeout=1.0,
+        allow_private=True, base_delay=0.01,
+    )  # fmt: skip
+    assert delivered is False
+    refused = await deliver(
+        url, {"event": "x"}, secret="k", attempts=3, request_timeout=1.0, allow_private=False
+    )
+    assert refused is False  # refused before any connection, without retrying
