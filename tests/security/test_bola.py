@@ -8,6 +8,7 @@ so a new object route cannot ship without one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from fastapi.routing import iter_route_contexts
 
 from ballsy.api.voice import reply_audio_path
 from ballsy.services import Services
+from tests.conftest import FIXTURES
 from tests.security.conftest import Caller, make_user
 
 
@@ -54,7 +56,38 @@ async def a_reply_audio(app: FastAPI, http: httpx.AsyncClient, owner: Caller) ->
     return f"/api/voice/{history_id}/audio"
 
 
+async def a_job(_app: FastAPI, http: httpx.AsyncClient, owner: Caller) -> str:
+    audio = (FIXTURES / "english.wav").read_bytes()
+    submitted = await http.post(
+        "/api/transcriptions", files={"file": ("one-two-three.wav", audio)}, headers=owner.headers
+    )
+    assert submitted.status_code == 202, submitted.text
+    return f"/api/transcriptions/{submitted.json()['id']}"
+
+
+async def a_finished_job(app: FastAPI, http: httpx.AsyncClient, owner: Caller) -> str:
+    url = await a_job(app, http, owner)
+    for _ in range(300):  # the embedded worker finishes a 3 s file in about a second
+        status = (await http.get(url, headers=owner.headers)).json()["status"]
+        if status in {"done", "failed", "cancelled"}:
+            break
+        await asyncio.sleep(0.1)
+    return url
+
+
+async def a_job_result(app: FastAPI, http: httpx.AsyncClient, owner: Caller) -> str:
+    return await a_finished_job(app, http, owner) + "/result?format=txt"
+
+
+async def a_job_event_stream(app: FastAPI, http: httpx.AsyncClient, owner: Caller) -> str:
+    return await a_finished_job(app, http, owner) + "/events"
+
+
 OBJECT_ROUTES = [
+    ObjectRoute("GET", "/api/transcriptions/{job_id}", a_job),
+    ObjectRoute("GET", "/api/transcriptions/{job_id}/result", a_job_result),
+    ObjectRoute("GET", "/api/transcriptions/{job_id}/events", a_job_event_stream),
+    ObjectRoute("DELETE", "/api/transcriptions/{job_id}", a_job),
     ObjectRoute("GET", "/api/sessions/{session_id}", a_session),
     ObjectRoute("POST", "/api/sessions/{session_id}/heartbeat", a_session_heartbeat, {}),
     ObjectRoute("DELETE", "/api/sessions/{session_id}", a_session),

@@ -88,6 +88,7 @@ class VoiceSession:
         options: SessionOptions | None = None,
     ) -> None:
         self.services = services
+        self.id = uuid.uuid4().hex
         self.client_id = client_id
         self.emit = emit
         self.options = options or SessionOptions()
@@ -303,6 +304,8 @@ class VoiceSession:
         timings: dict[str, float],
         style: ReplyStyle,
     ) -> None:
+        # WS_TURNS_PER_MINUTE per session: a RateLimited error reaches the client.
+        await self.services.limits.check_ws_turn(self.id)
         turn = await self.services.assistant.begin(
             self.client_id, text, "voice", instructions=style.instructions
         )

@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from fastapi import WebSocket
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.websockets import WebSocketDisconnect
 
 from ballsy.config import Settings
@@ -47,10 +50,30 @@ class RealtimeConnection(Protocol):
     async def close(self) -> None:
         """Cancel the connection's work; the reply in flight is persisted first."""
 
+    @property
+    def busy(self) -> bool:
+        """A reply is being generated or played (the client is not idle, just listening)."""
+
 
 class _Activity:
-    def __init__(self) -> None:
+    def __init__(self, messages_per_minute: int) -> None:
         self.opened = self.last_heard = time.monotonic()
+        # A session lives on one instance, so its message budget is counted here, with
+        # the limits library's in-process moving window (no network hop per frame).
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._item = RateLimitItemPerMinute(messages_per_minute)
+        self._warned = False
+
+    def allow_message(self) -> bool:
+        allowed = self._limiter.hit(self._item, "messages")
+        if allowed:
+            self._warned = False
+        return allowed
+
+    def first_refusal(self) -> bool:
+        """True once per run of refused messages, so the client is told only once."""
+        warned, self._warned = self._warned, True
+        return not warned
 
 
 async def serve_connection(
@@ -73,8 +96,12 @@ async def serve_connection(
         await outbox.flush_and_stop(wait_s=1.0)
         return
     connection.opened(slot.id)
-    activity = _Activity()
-    keepalive = asyncio.create_task(_keepalive(connection, activity, services.settings))
+    activity = _Activity(services.settings.ws_messages_per_minute)
+
+    async def heartbeat() -> None:
+        await services.sessions.touch(slot.id, user_id)
+
+    keepalive = asyncio.create_task(_keepalive(connection, activity, services.settings, heartbeat))
 
     async def on_shutdown() -> None:
         await connection.close()  # persists the turn in flight
@@ -113,13 +140,24 @@ async def _receive(
             connection.notice("frame_too_large", f"messages are limited to {limit} bytes")
             connection.outbox.close(MESSAGE_TOO_BIG, "frame too large")
             return
+        if not activity.allow_message():
+            if activity.first_refusal():
+                connection.notice(
+                    "rate_limited",
+                    f"more than {settings.ws_messages_per_minute} messages a minute; "
+                    "messages are dropped until the rate falls",
+                )
+            continue
         connection.on_message(message)
 
 
 async def _keepalive(
-    connection: RealtimeConnection, activity: _Activity, settings: Settings
+    connection: RealtimeConnection,
+    activity: _Activity,
+    settings: Settings,
+    heartbeat: Callable[[], Awaitable[None]],
 ) -> None:
-    """Ping, enforce the idle timeout and the session length limit."""
+    """Ping, renew the session's slot, enforce the idle timeout and the length limit."""
     outbox = connection.outbox
     interval = min(settings.realtime_ping_interval, settings.realtime_idle_timeout)
     while not outbox.closed:
@@ -129,7 +167,17 @@ async def _keepalive(
             connection.notice("session_expired", "the maximum session length was reached")
             outbox.close(1000, "session time limit")
             return
-        if now - activity.last_heard >= settings.realtime_idle_timeout:
+        if connection.busy:
+            activity.last_heard = now  # waiting for a long reply is not being idle
+        elif now - activity.last_heard >= settings.realtime_idle_timeout:
             outbox.close(1000, "idle timeout")
             return
         connection.ping()
+        try:
+            await heartbeat()
+        except ServiceBusy as exc:  # the slot lapsed and the cap filled up meanwhile
+            connection.notice("too_many_sessions", exc.message)
+            outbox.close(TRY_AGAIN_LATER, "too many sessions")
+            return
+        except BallsyError:
+            pass  # state backend trouble is logged there; the socket carries on

@@ -280,6 +280,10 @@ class NativeConnection:
     def ping(self) -> None:
         self.outbox.send_json({"type": "ping", "ts": round(time.time(), 3)})
 
+    @property
+    def busy(self) -> bool:
+        return self.session.responding
+
     async def close(self) -> None:
         await self.session.close()
 

@@ -105,6 +105,10 @@ class OpenAIRealtimeConnection:
     def ping(self) -> None:
         """The Realtime protocol has no ping event; WebSocket pings keep it alive."""
 
+    @property
+    def busy(self) -> bool:
+        return self.session.responding
+
     async def close(self) -> None:
         for task in list(self.tasks):
             task.cancel()
