@@ -232,8 +232,12 @@ class Dashboard {
     });
   }
 
-  /** @param {{id: string, name: string}} user */
-  async keys(user) {
+  /**
+   * @param {{id: string, name: string}} user
+   * @param {boolean} [keepStatus] keep the last message (a reload right after revoking
+   *   must not wipe "revoked" before anyone could read it)
+   */
+  async keys(user, keepStatus = false) {
     const panel = byId("keys-panel");
     panel.hidden = false;
     byId("keys-title").textContent = `API keys of ${user.name}`;
@@ -266,7 +270,7 @@ class Dashboard {
             )
           : el("p", { class: "empty" }, "No keys."),
       );
-      say(byId("keys-status"), "");
+      if (!keepStatus) say(byId("keys-status"), "");
     } catch (error) {
       say(byId("keys-status"), describeError(error), "error");
     }
@@ -291,7 +295,7 @@ class Dashboard {
     } catch (error) {
       say(byId("keys-status"), describeError(error), "error");
     }
-    await Promise.all([this.keys(user), this.users()]);
+    await Promise.all([this.keys(user, true), this.users()]);
   }
 
   /**
