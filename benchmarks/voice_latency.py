@@ -135,8 +135,9 @@ def summarize(latencies: list[float]) -> dict[str, float]:
 
 def stage_medians(turns: list[dict[str, Any]]) -> dict[str, float]:
     keys = (
-        "vad_ms",
-        "stt_ms",
+        "eot_wait_ms",
+        "transcript_wait_ms",
+        "transcription_ms",
         "skills_ms",
         "llm_first_token_ms",
         "first_audio_ms",

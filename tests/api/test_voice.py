@@ -38,7 +38,8 @@ async def test_spoken_math_gets_a_spoken_answer(
     assert "12" in body["text"] and "7" in body["text"]
     assert body["handled_by"]["name"] == "math" and body["data"]["value"] == 84
     assert "84" in body["reply"]
-    assert {"decode_ms", "stt_ms", "tts_ms", "total_ms"} <= set(body["timings"])
+    assert {"decode_ms", "transcription_ms", "tts_ms", "total_ms"} <= set(body["timings"])
+    assert "stt_ms" not in body["timings"]
     speech = base64.b64decode(body["audio"]["base64"])
     decoded = decode_audio(speech)
     assert decoded.duration > 1.0

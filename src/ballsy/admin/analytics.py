@@ -14,23 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from ballsy.observability.turns import STAGES, TurnTimings
 from ballsy.store.analytics_repository import TurnRow
 
 Window = Literal["24h", "7d", "30d"]
 MAX_ROWS = 50_000
-# Stages in the order a voice turn goes through them (docs/realtime.md, turn timings).
-STAGE_ORDER = (
-    "vad",
-    "stt",
-    "prepare",
-    "skills",
-    "llm_first_token",
-    "llm",
-    "first_audio",
-    "end_to_end",
-    "persist",
-    "total",
-)
+# Stages in the order a turn goes through them: the fields of TurnTimings.
+STAGE_ORDER = STAGES
 _WINDOWS: dict[str, tuple[timedelta, timedelta]] = {
     "24h": (timedelta(hours=24), timedelta(hours=1)),
     "7d": (timedelta(days=7), timedelta(days=1)),
@@ -101,13 +91,13 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def stage_latency(rows: Iterable[TurnRow]) -> list[StageLatency]:
-    """Percentiles of every ``<stage>_ms`` timing present, in pipeline order."""
+    """Percentiles of every stage timing present, in pipeline order (rows stored with
+    the old key names are read as the stages they meant)."""
     samples: dict[str, list[float]] = {}
     for row in rows:
-        for key, value in row.timings.items():
-            stage = key.removesuffix("_ms")
-            if stage != key and isinstance(value, int | float) and math.isfinite(value):
-                samples.setdefault(stage, []).append(float(value))
+        for key, value in TurnTimings.from_stored(row.timings).as_dict().items():
+            if math.isfinite(value):
+                samples.setdefault(key.removesuffix("_ms"), []).append(value)
     order = {stage: i for i, stage in enumerate(STAGE_ORDER)}
     result = []
     for stage in sorted(samples, key=lambda s: (order.get(s, len(order)), s)):

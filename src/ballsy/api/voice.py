@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, Response
 from ballsy.api.command import command_out
 from ballsy.api.deps import ClientIdDep, CurrentUser, ServicesDep
 from ballsy.api.openai_audio import read_upload
-from ballsy.api.schemas import CLIENT_ID_PATTERN, VoiceAudio, VoiceOut
+from ballsy.api.schemas import VoiceAudio, VoiceOut
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, NotFound
+from ballsy.names import ClientId
 from ballsy.services import Services
 from ballsy.speech.audio import encode_audio
 from ballsy.speech.stt import TranscribeOptions, stt_spec
@@ -56,9 +57,7 @@ async def _speak(services: Services, text: str, voice: str | None, speed: float)
 async def voice_command(
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="Any common audio container/codec.")],
-    client_id: Annotated[
-        str, Form(min_length=1, max_length=128, pattern=CLIENT_ID_PATTERN)
-    ] = "local",
+    client_id: Annotated[ClientId, Form()] = "local",
     audio: Annotated[AudioMode, Query(description="How to return the reply speech.")] = "base64",
     *,
     user: CurrentUser,
@@ -76,11 +75,11 @@ async def voice_command(
     transcript = await services.speech.transcribe(
         decoded.samples, TranscribeOptions(language=language)
     )
-    stt_ms = _ms(stt_start)
+    transcription_ms = _ms(stt_start)
     if not transcript.text.strip():
         raise InvalidInput("no speech was recognised in the audio", detail={"field": "file"})
     turn = await services.assistant.begin(client_id, transcript.text, source="voice")
-    turn.timings.update({"decode_ms": decode_ms, "stt_ms": stt_ms})
+    turn.timings.update({"decode_ms": decode_ms, "transcription_ms": transcription_ms})
     reply = "".join([piece async for piece in services.assistant.reply(turn)])
     tts_start = time.perf_counter()
     speech = b""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -23,8 +23,9 @@ from ballsy.config import Settings
 from ballsy.errors import NotFound
 from ballsy.llm.base import ChatMessage, GenerationOptions, LLMProvider
 from ballsy.llm.registry import LLMRegistry
-from ballsy.observability import metrics, tracing
+from ballsy.observability import tracing
 from ballsy.observability.logging import get_logger
+from ballsy.observability.turns import TurnReport, TurnTimings, observe_turn
 from ballsy.security.spend import SpendGuard
 from ballsy.state.cache import CachedLLM, ResponseCache, cache_key
 from ballsy.store.db import Database
@@ -214,11 +215,27 @@ class Assistant:
             provider = self.cache.cached(provider, key)
         return provider
 
-    async def finish(self, turn: Turn, reply: str, *, interrupted: bool = False) -> TurnResult:
-        """Persist the turn: the messages for memory and a history record."""
+    async def finish(
+        self,
+        turn: Turn,
+        reply: str,
+        *,
+        interrupted: bool = False,
+        timings: TurnTimings | None = None,
+        observe: bool = True,
+    ) -> TurnResult:
+        """Persist the turn: the messages for memory and a history record.
+
+        ``timings``: the caller's measured stages (a voice turn's), completed here with
+        the assistant's own. ``observe=False`` leaves metrics and the turn log to the
+        caller's observer (the realtime engine reports every turn it ends itself).
+        """
         reply = reply.strip()
         persist_start = time.perf_counter()
         turn.timings["total_ms"] = _ms(turn.started)
+        stored = (timings or TurnTimings()).merged(
+            {k: v for k, v in turn.timings.items() if timings is None or k != "total_ms"}
+        )
         with tracing.span("ballsy.turn.persist"):
             async with self.database.transaction() as session:
                 conversations = ConversationRepository(session)
@@ -239,26 +256,20 @@ class Assistant:
                         model=turn.model,
                         interrupted=interrupted,
                         data=turn.data,
-                        timings=turn.timings,
+                        timings=stored.as_dict(),
                     )
                 )
-        turn.timings["persist_ms"] = _ms(persist_start)
-        metrics.record_turn(
-            source=turn.source,
-            kind=turn.handled_by,
-            handler=turn.handler,
-            interrupted=interrupted,
-            timings_ms=turn.timings,
-        )
-        log.info(
-            "ballsy.assistant.turn_completed",
-            turn_id=record.id,
-            source=turn.source,
-            kind=turn.handled_by,
-            handler=turn.handler,
-            interrupted=interrupted,
-            timings=turn.timings,
-        )
+        stored = replace(stored, persist_ms=_ms(persist_start))
+        if observe:
+            observe_turn(
+                TurnReport(
+                    source=turn.source,
+                    kind=turn.handled_by,
+                    handler=turn.handler,
+                    status="cancelled" if interrupted else "completed",
+                    timings=stored,
+                )
+            )
         return TurnResult(
             id=record.id,
             conversation_id=conversation.id,
@@ -269,7 +280,7 @@ class Assistant:
             handler=turn.handler,
             model=turn.model,
             data=turn.data,
-            timings=dict(turn.timings),
+            timings=stored.as_dict(),
             interrupted=interrupted,
             created_at=record.created_at,
         )

@@ -89,26 +89,22 @@ TURNS = Counter(
 )
 TURN_STAGE_SECONDS = Histogram(
     "ballsy_turn_stage_seconds",
-    "Latency of each stage of a turn (see TURN_STAGES for the stage names).",
+    "Latency of each stage of a turn (the fields of TurnTimings, without _ms).",
     ["stage"],
     buckets=_STAGE_BUCKETS,
 )
-# Stage names accepted from a turn's ``<stage>_ms`` timings; anything else is ignored
-# so that a typo cannot mint new series. Voice stages are measured from the end of
-# the user's speech (VAD end).
-TURN_STAGES = frozenset(
-    {
-        "prepare",  # clean text, load preferences and memory
-        "skills",  # try every skill
-        "llm_first_token",  # LLM call to first token
-        "llm",  # LLM call to last token
-        "persist",  # write the turn
-        "total",  # begin to persisted
-        "stt",  # VAD end → transcript
-        "first_token",  # VAD end → first LLM token
-        "first_audio",  # VAD end → first TTS audio byte
-        "tts_first_audio",  # TTS call → first audio byte
-    }
+# Stage names are the fields of ballsy.observability.turns.TurnTimings (one meaning
+# each), so no caller can mint new series.
+TURN_FAILURES = Counter(
+    "ballsy_turn_failures_total",
+    "Turns that ended as failed, by source and error code.",
+    ["source", "code"],
+)
+REALTIME_INPUT_OVERRUNS = Counter(
+    "ballsy_realtime_input_overruns_total",
+    "Voice sockets that sent audio faster than real time: runs of dropped frames "
+    "(dropped) and connections closed for it (closed).",
+    ["outcome"],
 )
 
 # --- models and providers ----------------------------------------------------------------
@@ -231,19 +227,21 @@ def observe_http(method: str, route: str, status: int, seconds: float) -> None:
     children[1].observe(seconds)
 
 
-def observe_turn_timings(timings_ms: Mapping[str, float]) -> None:
-    """Observe every known ``<stage>_ms`` timing of a turn (see ``TURN_STAGES``)."""
-    for key, value in timings_ms.items():
-        stage = key.removesuffix("_ms")
-        if stage != key and stage in TURN_STAGES:
-            TURN_STAGE_SECONDS.labels(stage).observe(value / 1000)
-
-
 def record_turn(
-    *, source: str, kind: str, handler: str, interrupted: bool, timings_ms: Mapping[str, float]
+    *,
+    source: str,
+    kind: str,
+    handler: str,
+    interrupted: bool,
+    stages_ms: Mapping[str, float],
+    error_code: str | None = None,
 ) -> None:
+    """One finished turn; ``stages_ms`` are its TurnTimings (stage name → ms)."""
     TURNS.labels(source, kind, handler, "true" if interrupted else "false").inc()
-    observe_turn_timings(timings_ms)
+    if error_code is not None:
+        TURN_FAILURES.labels(source, error_code).inc()
+    for stage, value in stages_ms.items():
+        TURN_STAGE_SECONDS.labels(stage).observe(value / 1000)
 
 
 def record_llm_call(

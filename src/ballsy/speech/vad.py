@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,14 @@ WINDOW_SAMPLES: Final = 512
 CONTEXT_SAMPLES: Final = 64
 _STATE_SHAPE: Final = (1, 1, 128)
 VAD_MODEL_FILE: Final = "silero_vad_v6.onnx"
+
+
+class VadModel(Protocol):
+    """What a stream needs of a VAD model (Silero here; an energy gate in tests)."""
+
+    def infer(
+        self, windows: FloatArray, h: FloatArray, c: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
 
 
 class SileroVad:
@@ -85,7 +93,7 @@ def shared_vad() -> SileroVad:
 class VoiceActivityStream:
     """Per-stream VAD state: feed consecutive 512-sample windows of 16 kHz audio."""
 
-    def __init__(self, model: SileroVad | None = None) -> None:
+    def __init__(self, model: VadModel | None = None) -> None:
         self._model = model or shared_vad()
         self.reset()
 
@@ -172,7 +180,7 @@ class TurnDetector:
     ``threshold - 0.15`` count as silence, so a soft syllable does not end it.
     """
 
-    def __init__(self, config: TurnConfig | None = None, *, vad: SileroVad | None = None) -> None:
+    def __init__(self, config: TurnConfig | None = None, *, vad: VadModel | None = None) -> None:
         self.config = config or TurnConfig()
         self._vad = VoiceActivityStream(vad)
         self._off_threshold = max(0.01, self.config.threshold - 0.15)

@@ -1,4 +1,4 @@
-"""Rate-limit policies: per user for REST, per session for WebSocket, per name for login.
+"""Rate-limit policies: per user for REST, per user for voice turns, per name for login.
 
 The counting itself is the ``limits`` library on the state backend (atomic Lua on
 Redis, so N instances share one exact budget). This module only says which limit
@@ -55,6 +55,7 @@ class RateLimits:
         """One WebSocket message in a voice session; the caller decides what to do."""
         return await self.state.hit(self.ws_message, session_id)
 
-    async def check_ws_turn(self, session_id: str) -> RateWindow:
-        """One answered turn in a voice session (``WS_TURNS_PER_MINUTE``)."""
-        return await self._enforce(self.ws_turn, session_id, "turns")
+    async def check_voice_turn(self, user_id: str) -> RateWindow:
+        """One voice turn by this user, over all their sockets (``WS_TURNS_PER_MINUTE``);
+        counted when its transcription starts, so a reconnect does not reset it."""
+        return await self._enforce(self.ws_turn, user_id, "turns")

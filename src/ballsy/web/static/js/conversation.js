@@ -222,7 +222,8 @@ export class Conversation {
     const view = this.turns.get(key);
     if (!view || !view.assistant) return;
     const parts = [];
-    if (timings.stt_ms !== undefined) parts.push(`STT ${formatMs(timings.stt_ms)}`);
+    const stt = timings.transcript_wait_ms ?? timings.transcription_ms;
+    if (stt !== undefined) parts.push(`STT ${formatMs(stt)}`);
     if (timings.llm_first_token_ms !== undefined) {
       parts.push(`first token ${formatMs(timings.llm_first_token_ms)}`);
     }

@@ -1,13 +1,19 @@
 """What a voice session tells its connection: small typed events, one per happening.
 
 The engine never formats wire messages; each protocol adapter (native ``/ws/voice``,
-OpenAI Realtime ``/v1/realtime``) turns these events into its own JSON.
+OpenAI Realtime ``/v1/realtime``, Wyoming) turns these events into its own messages.
+Every turn ends with exactly one :class:`TurnEnded`, whatever happened to it — a
+protocol can always close what it opened for the turn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ballsy.observability.turns import TurnTimings
+
+TurnStatus = Literal["completed", "cancelled", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +25,23 @@ class SpeechStarted:
 @dataclass(frozen=True, slots=True)
 class SpeechStopped:
     audio_ms: int
-    turn_id: str = ""
+    turn_id: str
     """The turn this speech became (its transcript and reply carry the same id)."""
+    started_ms: int = 0
+    """Where the speech began, in input audio time."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputCommitted:
+    """Buffered audio became a turn on the client's say-so (manual turn-taking)."""
+
+    turn_id: str
+    audio_ms: int
+    """How much audio the turn holds."""
 
 
 @dataclass(frozen=True, slots=True)
 class TranscriptPartial:
-    turn_id: str
     text: str
 
 
@@ -48,10 +64,10 @@ class ReplyDelta:
 
 
 @dataclass(frozen=True, slots=True)
-class AudioChunk:
+class ReplyAudio:
     turn_id: str
     pcm: bytes
-    """PCM16 little-endian mono at the session's output rate."""
+    """PCM16 little-endian mono at ``sample_rate``."""
     sample_rate: int
     seq: int
 
@@ -64,22 +80,45 @@ class Interrupted:
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseDone:
+class TurnError:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    """The last event of every turn, answered or not."""
+
     turn_id: str
-    status: Literal["completed", "cancelled", "failed"]
-    text: str
-    """What the user really heard (the whole reply unless interrupted)."""
-    full_text: str
+    status: TurnStatus
+    responded: bool
+    """A reply was started (``ResponseStarted`` was sent for this turn)."""
+    text: str = ""
+    """What the user really heard (the whole reply unless interrupted or failed)."""
+    full_text: str = ""
     """Everything generated, played or not."""
     handled_by: str = ""
     history_id: int | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: TurnTimings = field(default_factory=TurnTimings)
     usage: dict[str, int] = field(default_factory=dict)
     """LLM token counts (``prompt_tokens``, ``completion_tokens``) when a model answered."""
+    error: TurnError | None = None
+    """Why the turn failed (``status == "failed"``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputOverrun:
+    """Audio arrived faster than real time allows; ``dropped_ms`` of it was dropped."""
+
+    dropped_ms: int
+    close: bool
+    """The client kept overrunning: the connection must be closed."""
 
 
 @dataclass(frozen=True, slots=True)
 class SessionError:
+    """A problem outside any turn (a refused command, say)."""
+
     code: str
     message: str
 
@@ -87,12 +126,14 @@ class SessionError:
 SessionEvent = (
     SpeechStarted
     | SpeechStopped
+    | InputCommitted
     | TranscriptPartial
     | TranscriptFinal
     | ResponseStarted
     | ReplyDelta
-    | AudioChunk
+    | ReplyAudio
     | Interrupted
-    | ResponseDone
+    | TurnEnded
+    | InputOverrun
     | SessionError
 )

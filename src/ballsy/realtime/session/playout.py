@@ -8,9 +8,9 @@ and the server knows, to within a frame, how much the user has actually heard.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
+
+from ballsy.realtime.session.clock import Clock, SystemClock
 
 
 @dataclass(slots=True)
@@ -21,8 +21,9 @@ class _Piece:
 
 
 class Playout:
-    def __init__(self, *, lead_s: float = 0.25) -> None:
+    def __init__(self, *, lead_s: float = 0.25, clock: Clock | None = None) -> None:
         self.lead_s = lead_s
+        self.clock = clock or SystemClock()
         self._started: float | None = None
         self._queued_s = 0.0  # audio handed to the client so far
         self._pieces: list[_Piece] = []
@@ -41,12 +42,12 @@ class Playout:
 
     async def wait_for_slot(self, duration_s: float) -> None:
         """Sleep until a frame of ``duration_s`` may be sent, then account for it."""
-        now = time.perf_counter()
+        now = self.clock.now()
         if self._started is None:
             self._started = now
         due = self._started + self._queued_s - self.lead_s
         if due > now:
-            await asyncio.sleep(due - now)
+            await self.clock.sleep(due - now)
         self._queued_s += duration_s
         if self._pieces:
             self._pieces[-1].duration_s += duration_s
@@ -55,7 +56,7 @@ class Playout:
         """How much audio the client has played by now (it cannot play ahead of us)."""
         if self._started is None:
             return 0.0
-        return max(0.0, min(self._queued_s, time.perf_counter() - self._started))
+        return max(0.0, min(self._queued_s, self.clock.now() - self._started))
 
     def played_text(self, played_s: float | None = None) -> str:
         """The words heard: whole pieces, then the heard share of the current one."""

@@ -1,0 +1,346 @@
+"""The conversation engine: one :class:`VoiceSession` per connection.
+
+A session wires a :class:`~ballsy.realtime.session.listener.Listener` (audio → VAD →
+turns and transcripts) to one :class:`~ballsy.realtime.session.reply.ReplyHandle` per
+answer, and owns the policy between them: one turn at a time, a new turn or the
+user's speech interrupts the reply in progress (barge-in), every turn ends with
+exactly one ``TurnEnded`` whatever fails. Commands come in as method calls (or typed
+:mod:`~ballsy.realtime.session.commands` through :meth:`VoiceSession.handle`); events
+go out through one queue that the connection's own task drains, so no protocol code
+ever runs inside the engine's tasks.
+
+Models are the process's, reached through :class:`~ballsy.realtime.session.ports.SessionPorts`;
+a session holds only its VAD state, the current turn's audio and one reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+from dataclasses import replace
+
+from ballsy.assistant.text import clean_command_text
+from ballsy.errors import BallsyError, InvalidInput, NotFound, RateLimited
+from ballsy.observability.logging import get_logger
+from ballsy.observability.turns import TurnTimings
+from ballsy.realtime.session.budget import BudgetPolicy, InputBudget
+from ballsy.realtime.session.clock import elapsed_ms
+from ballsy.realtime.session.commands import (
+    AppendAudio,
+    ClearInput,
+    CommitInput,
+    Configure,
+    Interrupt,
+    SessionCommand,
+    SubmitText,
+    Truncate,
+)
+from ballsy.realtime.session.events import SessionEvent, TranscriptFinal, TurnEnded
+from ballsy.realtime.session.listener import Listener, Utterance, new_turn_id
+from ballsy.realtime.session.options import SessionOptions
+from ballsy.realtime.session.ports import SessionPorts, Voice
+from ballsy.realtime.session.reply import FRAME_S, ReplyHandle, ReplyStyle, turn_error
+
+log = get_logger("ballsy.realtime.session")
+
+REMEMBERED_REPLIES = 16  # replies a client may still truncate
+LIMITED_PAUSE_S = 10.0  # no speculative transcription this long after a refused turn
+
+
+class VoiceSession:
+    def __init__(
+        self,
+        ports: SessionPorts,
+        *,
+        user: str,
+        options: SessionOptions | None = None,
+        budget: BudgetPolicy | None = None,
+    ) -> None:
+        self.ports = ports
+        self.id = uuid.uuid4().hex
+        self.user = user
+        self.options = options or SessionOptions()
+        self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
+        self._budget = InputBudget(ports.clock, budget)
+        self._listener = self._new_listener()
+        self._turn: asyncio.Task[None] | None = None
+        self._turn_id = ""
+        self._reply: ReplyHandle | None = None
+        self._replies: OrderedDict[str, ReplyHandle] = OrderedDict()
+        self._limited_at: float | None = None
+        self._closing: asyncio.Future[None] | None = None  # a replaced listener's close
+        self.closed = False
+
+    def _new_listener(self) -> Listener:
+        return Listener(
+            self.ports,
+            self.options,
+            self._budget,
+            emit=self._emit,
+            on_speech=self._on_speech,
+            on_utterance=self._on_utterance,
+            may_speculate=self._may_speculate,
+        )
+
+    # --- events out --------------------------------------------------------------------
+
+    def _emit(self, event: SessionEvent) -> None:
+        self.ports.observe(event)
+        self._events.put_nowait(event)
+
+    async def next_event(self) -> SessionEvent:
+        return await self._events.get()
+
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        """Every event, in order, for the connection's task to render."""
+        while True:
+            yield await self._events.get()
+
+    def pending_events(self) -> list[SessionEvent]:
+        """The events queued now (without waiting)."""
+        drained: list[SessionEvent] = []
+        while not self._events.empty():
+            drained.append(self._events.get_nowait())
+        return drained
+
+    # --- state -------------------------------------------------------------------------
+
+    @property
+    def output_rate(self) -> int:
+        return self.options.output_rate or self.ports.synthesizer.sample_rate(
+            self.options.tts_engine
+        )
+
+    @property
+    def responding(self) -> bool:
+        """A turn is in progress (being transcribed, answered or played)."""
+        return self._turn is not None and not self._turn.done()
+
+    @property
+    def input_dropped_ms(self) -> int:
+        return round(self._budget.dropped_s * 1000)
+
+    # --- commands in ---------------------------------------------------------------------
+
+    async def handle(self, command: SessionCommand) -> str | None:
+        """Run one typed command; returns a turn id or text where the command has one."""
+        match command:
+            case AppendAudio(pcm=pcm):
+                self.feed_audio(pcm)
+            case CommitInput():
+                return await self.commit()
+            case ClearInput():
+                self.clear_input()
+            case SubmitText():
+                return self.submit_text(
+                    command.text,
+                    respond=command.respond,
+                    instructions=command.instructions,
+                    speak=command.speak,
+                )
+            case Interrupt():
+                self.interrupt()
+            case Truncate(turn_id=turn_id, audio_end_ms=end_ms):
+                return await self.truncate(turn_id, end_ms)
+            case Configure(options=options):
+                self.update(options)
+        return None
+
+    def feed_audio(self, pcm: bytes) -> bool:
+        """PCM16 mono at ``input_rate``; False when the frame was dropped (overrun)."""
+        return self._listener.feed(pcm)
+
+    async def commit(self) -> str | None:
+        """End the user's turn now (manual turn-taking): its turn id, None without audio."""
+        return await self._listener.commit()
+
+    def clear_input(self) -> None:
+        self._listener.clear()
+
+    def submit_text(
+        self,
+        text: str,
+        *,
+        respond: bool = True,
+        instructions: str | None = None,
+        speak: bool | None = None,
+    ) -> str:
+        """A typed turn; returns its turn id. Empty or oversized text is refused here.
+        ``instructions`` and ``speak`` override the session's options for this reply."""
+        cleaned = clean_command_text(text, max_length=self.ports.max_command_length)
+        style = ReplyStyle(
+            instructions=instructions or self.options.instructions,
+            speak=self.options.speak if speak is None else speak,
+        )
+        turn_id = new_turn_id()
+        self._start_turn(turn_id, self._typed(turn_id, cleaned, respond, style))
+        return turn_id
+
+    def interrupt(self) -> None:
+        """Barge-in or client cancel: stop the turn now (what was heard is still stored)."""
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+
+    def update(self, options: SessionOptions) -> None:
+        """Apply new options (rate, VAD or turn-taking changes restart listening)."""
+        old, self.options = self.options, options
+        listening = (old.input_rate, old.vad, old.server_vad, old.partial_transcripts)
+        if listening != (
+            options.input_rate,
+            options.vad,
+            options.server_vad,
+            options.partial_transcripts,
+        ):
+            stale = self._listener
+            self._listener = self._new_listener()
+            self._closing = asyncio.ensure_future(stale.close())
+        else:
+            self._listener.options = options
+
+    async def truncate(self, turn_id: str, audio_end_ms: int) -> str:
+        """The client played only the first ``audio_end_ms`` of ``turn_id``'s reply: store
+        that as what was heard (a reply still going is stopped first). Returns the text."""
+        reply = self._replies.get(turn_id)
+        if reply is not None and not reply.done:
+            self.interrupt()
+            await reply.wait()  # its finish persists the reply first
+        if reply is None or reply.history_id is None:
+            raise NotFound("no reply with that id in this session")
+        if audio_end_ms < 0 or audio_end_ms > reply.audio_ms + FRAME_S * 1000:
+            raise InvalidInput(
+                f"audio_end_ms {audio_end_ms} is outside the reply's {reply.audio_ms} ms of audio"
+            )
+        heard = reply.heard_at(audio_end_ms)
+        await self.ports.responder.amend(reply.turn.user_id, reply.history_id, heard)
+        return heard
+
+    async def close(self) -> None:
+        """Cancel everything this session started; waits until the reply is persisted."""
+        self.closed = True
+        await self._listener.close()
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._turn
+
+    # --- listener callbacks --------------------------------------------------------------
+
+    def _on_speech(self) -> None:
+        if self.options.barge_in and self.responding:
+            self.interrupt()
+
+    def _on_utterance(self, utterance: Utterance) -> None:
+        self._start_turn(utterance.turn_id, self._spoken(utterance))
+
+    def _may_speculate(self) -> bool:
+        limited = self._limited_at
+        return limited is None or self.ports.clock.now() - limited > LIMITED_PAUSE_S
+
+    # --- turns ---------------------------------------------------------------------------
+
+    def _start_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """One turn at a time: a new one interrupts the one in progress."""
+        previous = self._turn
+        self.interrupt()
+        self._turn_id = turn_id
+        self._turn = asyncio.create_task(self._guarded(turn_id, previous, work))
+
+    async def _guarded(
+        self, turn_id: str, previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]
+    ) -> None:
+        """The turn's error boundary: whatever happens, one ``TurnEnded`` is emitted."""
+        try:
+            if previous is not None and not previous.done():
+                # The interrupted turn persists what was heard before this one begins.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.shield(previous)
+            await work
+        except asyncio.CancelledError:
+            work.close()
+            await self._end_interrupted(turn_id)
+        except Exception as exc:
+            work.close()
+            if not isinstance(exc, BallsyError):
+                log.exception("ballsy.realtime.turn_failed", turn_id=turn_id)
+            if isinstance(exc, RateLimited):
+                self._limited_at = self.ports.clock.now()
+            self._emit(
+                TurnEnded(turn_id=turn_id, status="failed", responded=False, error=turn_error(exc))
+            )
+
+    async def _end_interrupted(self, turn_id: str) -> None:
+        reply = self._reply if self._reply is not None and self._reply.turn_id == turn_id else None
+        if reply is None:
+            self._emit(TurnEnded(turn_id=turn_id, status="cancelled", responded=False))
+            return
+        reply.interrupt()
+        await reply.wait()
+
+    async def _spoken(self, utterance: Utterance) -> None:
+        confirmed = self.ports.clock.now()
+        timings = TurnTimings(eot_wait_ms=utterance.eot_wait_ms)
+        # The turn counts against the user's limit before any transcription is spent on it.
+        await self.ports.limiter.admit(self.user)
+        transcript = await utterance.transcript()
+        timings = replace(
+            timings,
+            transcript_wait_ms=elapsed_ms(self.ports.clock, confirmed),
+            transcription_ms=round(transcript.seconds * 1000, 1),
+        )
+        text = transcript.text.strip()
+        self._emit(TranscriptFinal(utterance.turn_id, text, transcript.language))
+        respond = self.options.auto_respond
+        style = ReplyStyle(self.options.instructions, self.options.speak)
+        if not text or not respond:
+            self._emit(
+                TurnEnded(
+                    turn_id=utterance.turn_id, status="completed", responded=False, timings=timings
+                )
+            )
+            return
+        await self._respond(utterance.turn_id, text, style, confirmed, timings)
+
+    async def _typed(self, turn_id: str, text: str, respond: bool, style: ReplyStyle) -> None:
+        confirmed = self.ports.clock.now()
+        if not respond:
+            self._emit(TurnEnded(turn_id=turn_id, status="completed", responded=False))
+            return
+        await self.ports.limiter.admit(self.user)
+        await self._respond(turn_id, text, style, confirmed, TurnTimings())
+
+    async def _respond(
+        self,
+        turn_id: str,
+        text: str,
+        style: ReplyStyle,
+        confirmed: float,
+        timings: TurnTimings,
+    ) -> None:
+        turn = await self.ports.responder.begin(self.user, text, instructions=style.instructions)
+        options = self.options
+        voice = Voice(
+            name=options.voice,
+            speed=options.speed or 1.0,
+            engine=options.tts_engine,
+            output_rate=self.output_rate,
+        )
+        reply = ReplyHandle(
+            self.ports,
+            turn_id=turn_id,
+            turn=turn,
+            style=style,
+            voice=voice,
+            emit=self._emit,
+            confirmed_at=confirmed,
+            timings=timings,
+        )
+        self._reply = reply
+        self._replies[turn_id] = reply
+        while len(self._replies) > REMEMBERED_REPLIES:
+            self._replies.popitem(last=False)
+        reply.start()
+        await reply.wait()

@@ -1,0 +1,35 @@
+"""How one voice session listens and answers; protocol adapters fill it in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ballsy.errors import InvalidInput
+from ballsy.speech.vad import TurnConfig
+
+SUPPORTED_INPUT_RATES = (8000, 16000, 24000, 48000)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    input_rate: int = 16_000
+    output_rate: int | None = None
+    """None: the TTS engine's own rate."""
+    voice: str | None = None
+    speed: float | None = None
+    tts_engine: str | None = None
+    server_vad: bool = True
+    """False: the client commits turns itself (manual turn-taking)."""
+    auto_respond: bool = True
+    barge_in: bool = True
+    """The user's speech interrupts the reply in progress."""
+    instructions: str | None = None
+    partial_transcripts: bool = True
+    speak: bool = True
+    """False: replies are text only (no speech synthesis, no audio)."""
+    vad: TurnConfig = field(default_factory=TurnConfig)
+
+    def __post_init__(self) -> None:
+        if self.input_rate not in SUPPORTED_INPUT_RATES:
+            rates = ", ".join(map(str, SUPPORTED_INPUT_RATES))
+            raise InvalidInput(f"unsupported input sample rate {self.input_rate}; use {rates}")
