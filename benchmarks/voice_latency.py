@@ -9,12 +9,18 @@ talking sessions (p95 for each N) and 1000 idle connections with keepalive (serv
 RSS per connection, ping round trip under that load). Results: JSON + a PNG plot.
 
     .venv/bin/python -m benchmarks.voice_latency [--turns 30] [--sessions 1,5,10] [--idle 1000]
+        [--baseline-src /path/to/older/checkout/src]
+
+``--baseline-src`` also starts a server from another checkout's ``src`` (same venv) and
+alternates rounds of single-session questions between the two, so the comparison is
+made in one run on one (noisy) machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -218,17 +224,45 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "WS_TURNS_PER_MINUTE": "100000",
             "WS_MESSAGES_PER_MINUTE": "10000000",
         }
-        with ballsy_server(Path(tmp) / "data", **env) as (url, process):
+        with contextlib.ExitStack() as stack:
+            url, process = stack.enter_context(ballsy_server(Path(tmp) / "data", **env))
+            baseline_url = None
+            if args.baseline_src:
+                baseline_env = {**env, "PYTHONPATH": args.baseline_src}
+                baseline_url, _ = stack.enter_context(
+                    ballsy_server(Path(tmp) / "baseline-data", **baseline_env)
+                )
+                await talk(baseline_url, "warmup", audio[:2])
             await talk(url, "warmup", audio[:2])
             turns: list[dict[str, Any]] = []
+            baseline_turns: list[dict[str, Any]] = []
             while len(turns) < args.turns:
                 turns += await talk(url, f"single-{len(turns)}", audio)
+                if baseline_url is not None:
+                    baseline_turns += await talk(baseline_url, f"single-{len(turns)}", audio)
             turns = turns[: args.turns]
             single = [t["latency_ms"] for t in turns if "latency_ms" in t]
             results: dict[str, Any] = {
                 "single": {**summarize(single), "stages_p50": stage_medians(turns), "turns": turns},
                 "concurrency": {},
             }
+            if baseline_url is not None:
+                baseline_turns = baseline_turns[: args.turns]
+                base = [t["latency_ms"] for t in baseline_turns if "latency_ms" in t]
+                results["baseline"] = {
+                    "src": str(args.baseline_src),
+                    **summarize(base),
+                    "turns": baseline_turns,
+                }
+                results["single_vs_baseline"] = {
+                    "p50_ratio": round(
+                        results["single"]["p50_ms"] / results["baseline"]["p50_ms"], 3
+                    ),
+                    "p95_ratio": round(
+                        results["single"]["p95_ms"] / results["baseline"]["p95_ms"], 3
+                    ),
+                }
+                print(f"single session vs baseline: {results['single_vs_baseline']}")
             for n in args.sessions:
                 per_session = await asyncio.gather(
                     *(talk(url, f"c{n}-{i}", audio[i % 3 :: 3][:3]) for i in range(n))
@@ -247,15 +281,23 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--sessions", default="1,5,10")
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--baseline-src", default=None, help="another checkout's src/ to compare")
     args = parser.parse_args()
     args.sessions = [int(n) for n in args.sessions.split(",") if n]
+    if args.baseline_src:
+        args.baseline_src = str(Path(args.baseline_src).resolve())
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = asyncio.run(run(args))
     summary = {k: v for k, v in results["single"].items() if k != "turns"}
     print(
         json.dumps(
-            {"single": summary, "concurrency": results["concurrency"], "idle": results.get("idle")},
+            {
+                "single": summary,
+                "baseline": {k: v for k, v in results.get("baseline", {}).items() if k != "turns"},
+                "concurrency": results["concurrency"],
+                "idle": results.get("idle"),
+            },
             indent=2,
         )
     )

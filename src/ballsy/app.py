@@ -19,8 +19,8 @@ from ballsy.api.errors import install_error_handlers
 from ballsy.config import ServerRole, Settings
 from ballsy.observability import metrics, tracing
 from ballsy.observability.middleware import RequestObserver
-from ballsy.realtime import native as native_realtime
-from ballsy.realtime import openai_realtime
+from ballsy.realtime.wire import native as native_realtime
+from ballsy.realtime.wire.openai import socket as openai_realtime
 from ballsy.security.guard import guard
 from ballsy.security.http import (
     BodyLimitMiddleware,
@@ -30,6 +30,7 @@ from ballsy.security.http import (
 from ballsy.security.secrets import resolve_secret_references
 from ballsy.services import Services
 from ballsy.web import routes as web_routes
+from ballsy.wyoming.server import start_wyoming
 
 _NO_DOCS: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
@@ -44,9 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = Services.build(settings)
         await services.start()
         app.state.services = services
+        wyoming = None
         try:
+            # Home Assistant's Wyoming protocol on its own TCP port, on the same models.
+            wyoming = await start_wyoming(services)
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             await services.close()
             if settings.otel_enabled:
                 tracing.shutdown()
@@ -58,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-hostable voice AI assistant server.",
         lifespan=lifespan,
         # A realtime instance documents no REST API (its WebSockets are in docs/).
-        **(_NO_DOCS if settings.server_role == "realtime" else {}),
+        **(_NO_DOCS if settings.server_role in ("realtime", "wyoming") else {}),
         # Every route, including ones added later, authenticates unless it is one of
         # ballsy.security.guard.PUBLIC_PATHS (tests/security walks app.routes for this).
         dependencies=[Depends(guard)],
@@ -98,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_route("/metrics", metrics.metrics_endpoint(settings), include_in_schema=False)
     for router in role_routers(settings.server_role):
         app.include_router(router)
-    if settings.server_role != "realtime":
+    if settings.server_role not in ("realtime", "wyoming"):
         # The web client's assets: a mount, public like its page shells (docs/web.md).
         app.mount(web_routes.STATIC_PREFIX, web_routes.static_assets(), name="static")
     return app
@@ -126,6 +132,8 @@ REALTIME_ROUTERS: tuple[APIRouter, ...] = (native_realtime.router, openai_realti
 
 def role_routers(role: ServerRole) -> tuple[APIRouter, ...]:
     """The routers a process of ``role`` includes (/health, /ready on every role)."""
+    if role == "wyoming":  # only the Wyoming TCP server (ballsy.wyoming), no routes
+        return OPERATIONS_ROUTERS
     if role == "api":
         return OPERATIONS_ROUTERS + API_ROUTERS
     if role == "realtime":

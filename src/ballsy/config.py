@@ -7,6 +7,7 @@ the tests build a :class:`Settings` and hand it down.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from functools import cached_property
@@ -16,13 +17,15 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ballsy.names import ClientId
+
 LLMProviderName = Literal["local", "openai", "mistral", "azure", "gemini"]
 STTModelName = Literal["tiny.en", "base"]
 TTSEngineName = Literal["hibari", "piper"]
 JobQueueName = Literal["embedded", "redis"]
 JobStorageName = Literal["local", "gcs", "s3"]
 # Which routes `ballsy serve` exposes (docs/deploy.md: one image, several roles).
-ServerRole = Literal["all", "api", "realtime"]
+ServerRole = Literal["all", "api", "realtime", "wyoming"]
 
 _MISTRAL_BASE_URL = "https://api.mistral.ai/v1"
 # Gemini's OpenAI-compatible endpoint: the same client, a different base URL.
@@ -38,6 +41,15 @@ SECRET_REFERENCE = re.compile(r"^projects/[^/\s]+/secrets/[^/\s]+(/versions/[^/\
 def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "ballsy"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _split_csv(value: object) -> object:
@@ -78,7 +90,8 @@ class Settings(BaseSettings):
     server_role: ServerRole = Field(
         default="all",
         description="Routes `ballsy serve` exposes: api (REST /api/* and /v1/* HTTP), "
-        "realtime (the WebSockets /ws/* and /v1/realtime) or all. Every role answers "
+        "realtime (the WebSockets /ws/* and /v1/realtime), wyoming (only the Wyoming "
+        "server, docs/home-assistant.md) or all. Every role answers "
         "/health, /ready and /metrics. Split roles need REDIS_URL (tickets, sessions).",
     )
 
@@ -139,6 +152,12 @@ class Settings(BaseSettings):
     max_concurrent_sessions: int = Field(
         default=1000, ge=1, description="Voice sessions open at once across all instances."
     )
+    max_sessions_per_user: int = Field(
+        default=8,
+        ge=1,
+        description="Voice sockets one user may hold open at once across all instances "
+        "(so one user cannot take every MAX_CONCURRENT_SESSIONS slot).",
+    )
     session_timeout: int = Field(default=3600, ge=1, description="Seconds.")
     max_command_length: int = Field(
         default=1000,
@@ -161,7 +180,10 @@ class Settings(BaseSettings):
         "included) before the session is told to slow down.",
     )
     ws_turns_per_minute: int = Field(
-        default=30, ge=1, description="Per voice session: turns answered per minute."
+        default=30,
+        ge=1,
+        description="Per user, over all their voice sockets: turns started per minute "
+        "(a spoken turn counts when its transcription starts).",
     )
     session_heartbeat_ttl: int = Field(
         default=90,
@@ -270,6 +292,13 @@ class Settings(BaseSettings):
     )
     local_llm_context: int = Field(
         default=2048, ge=256, le=131072, description="Context window of the local model, in tokens."
+    )
+    local_llm_prompt_cache_mb: int = Field(
+        default=256,
+        ge=0,
+        description="Memory for the local LLM's prompt cache (llama.cpp states keyed by "
+        "prompt prefix): each conversation's persona and memory are evaluated once, and "
+        "a new turn only its new tokens. 0 turns it off.",
     )
     local_llm_threads: int = Field(
         default=1,
@@ -510,7 +539,10 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="Longest a voice session may last."
     )
     realtime_max_frame_bytes: int = Field(
-        default=256 * 1024, ge=1024, description="Largest WebSocket message accepted."
+        default=128 * 1024,
+        ge=1024,
+        description="Largest WebSocket message accepted (close 1009 beyond): about one "
+        "second of 48 kHz PCM16 as base64 JSON.",
     )
     realtime_send_queue: int = Field(
         default=512, ge=8, description="Messages queued for a slow client before closing it."
@@ -520,6 +552,92 @@ class Settings(BaseSettings):
     )
     realtime_partial_transcripts: bool = Field(
         default=True, description="Send partial transcripts while the user speaks."
+    )
+
+    # --- Wyoming (Home Assistant) ---------------------------------------------------
+    # docs/home-assistant.md. Wyoming has no authentication: it binds to loopback unless
+    # told otherwise, and production needs an allow-list for any other address.
+    wyoming_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="TCP port of the Wyoming server (Home Assistant's speech protocol) "
+        "that `ballsy serve` starts; 0 means off. `ballsy wyoming` uses 10300 when 0.",
+    )
+    wyoming_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the Wyoming server; anything but loopback needs "
+        "WYOMING_ALLOW_REMOTE.",
+    )
+    wyoming_allow_remote: bool = Field(
+        default=False,
+        description="Allow WYOMING_HOST to be a non-loopback address (Wyoming has no "
+        "authentication: anyone who reaches the port can use it).",
+    )
+    wyoming_allowed_clients: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The only client addresses or networks the Wyoming server accepts "
+        "(comma list: `192.168.1.20,10.0.0.0/24`; list 127.0.0.1 too for local clients); "
+        "empty accepts any. Required in production when WYOMING_HOST is not loopback.",
+    )
+    wyoming_user: ClientId = Field(
+        default="home-assistant",
+        description="The Ballsy user whose memory, settings (voice, speed) and history "
+        "Wyoming requests use.",
+    )
+    wyoming_streaming: bool = Field(
+        default=True,
+        description="Offer and send streaming events (transcript-chunk, synthesize-chunk "
+        "audio per sentence, handled-chunk); off: only the classic single events.",
+    )
+    wyoming_max_connections: int = Field(
+        default=32, ge=1, le=10_000, description="Wyoming connections open at once."
+    )
+    wyoming_max_streams: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Requests (transcription, synthesis, handle) in progress at once on one "
+        "Wyoming connection.",
+    )
+    wyoming_max_text_chars: int = Field(
+        default=4096,
+        ge=1,
+        le=100_000,
+        description="Longest text one Wyoming synthesis (all chunks together) or handle "
+        "request may carry.",
+    )
+    wyoming_max_audio_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="Longest audio one Wyoming transcription takes."
+    )
+    wyoming_audio_ratio: float = Field(
+        default=1.2,
+        ge=1.0,
+        le=100.0,
+        description="Audio budget: seconds of audio a Wyoming client may send per second "
+        "of wall time (after a 2 s head start); faster senders are slowed down by reading "
+        "their socket later, never by dropping audio.",
+    )
+    wyoming_max_event_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest Wyoming event header plus its JSON data; beyond it the "
+        "client gets an error event and the connection is closed.",
+    )
+    wyoming_max_payload_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest binary payload (one audio chunk) of a Wyoming event.",
+    )
+    wyoming_idle_timeout: float = Field(
+        default=120.0, gt=0, description="Close a Wyoming connection silent this many seconds."
+    )
+    wyoming_zeroconf: bool = Field(
+        default=False,
+        description="Announce the Wyoming server on the local network (mDNS "
+        "`_wyoming._tcp`) so Home Assistant discovers it.",
     )
 
     # --- capacity planning: `ballsy plan` (docs/deploy.md); USD list prices -------
@@ -576,10 +694,43 @@ class Settings(BaseSettings):
         default=0.50, ge=0, description="Per GiB of logs ingested past the free 50 GiB."
     )
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "wyoming_allowed_clients", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("wyoming_allowed_clients")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"WYOMING_ALLOWED_CLIENTS: {item!r} is not an address") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_wyoming(self) -> Settings:
+        problems = self.wyoming_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def wyoming_problems(self) -> list[str]:
+        """Why the Wyoming server must not listen as configured (also checked at its start,
+        after command-line overrides)."""
+        if not self.wyoming_port and self.server_role != "wyoming":
+            return []
+        if _is_loopback(self.wyoming_host):
+            return []
+        if not self.wyoming_allow_remote:
+            return [
+                f"WYOMING_HOST={self.wyoming_host} is not loopback; Wyoming has no "
+                "authentication, so set WYOMING_ALLOW_REMOTE=true to mean it"
+            ]
+        if self.environment == "production" and not self.wyoming_allowed_clients:
+            return ["WYOMING_ALLOWED_CLIENTS is required in production for a non-loopback bind"]
+        return []
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:

@@ -14,6 +14,7 @@ from ballsy.jobs.service import JobService
 from ballsy.lifecycle import ConnectionRegistry
 from ballsy.llm.registry import LLMRegistry
 from ballsy.observability.logging import get_logger
+from ballsy.realtime.wire.penalties import OverrunPenalties
 from ballsy.security.service import AuthService
 from ballsy.security.spend import SpendGuard
 from ballsy.security.users import UserAdmin
@@ -48,6 +49,8 @@ class Services:
     jobs: JobService
     # Open WebSockets, closed with 1012 on shutdown (ballsy.lifecycle).
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    # Voice clients closed for flooding audio, barred from reconnecting for a while.
+    overruns: OverrunPenalties = field(default_factory=OverrunPenalties)
     _preload: asyncio.Task[None] | None = None
 
     @classmethod

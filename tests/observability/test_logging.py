@@ -65,11 +65,11 @@ async def test_every_line_of_a_request_carries_its_id(
     assert GENERATED_ID.fullmatch(request_id)
     ours = [r for r in json_logs.records() if r.get("logger", "").startswith("ballsy.")]
     assert {r["message"] for r in ours} >= {
-        "ballsy.assistant.turn_completed",
+        "ballsy.turn.completed",
         "ballsy.http.request_completed",
     }
     assert all(r["request_id"] == request_id for r in ours)
-    turn = json_logs.named("ballsy.assistant.turn_completed")[0]
+    turn = json_logs.named("ballsy.turn.completed")[0]
     assert turn["handler"] == "math" and turn["timings"]["total_ms"] > 0
     # What the user said is not in any line at INFO.
     assert "1234 plus" not in json_logs.stream.getvalue()

@@ -202,7 +202,7 @@ def test_signal_drains_in_flight_request_and_exits_zero(
     assert len(completed) == 1
     assert completed[0]["httpRequest"]["status"] == 200
     assert messages.index("ballsy.lifecycle.shutdown_started") < records.index(completed[0])
-    turn = next(r for r in records if r["message"] == "ballsy.assistant.turn_completed")
+    turn = next(r for r in records if r["message"] == "ballsy.turn.completed")
     assert turn["request_id"] == "drain-me-1" and turn["turn_id"] == body["id"]
 
     with sqlite3.connect(server.db_path) as db:

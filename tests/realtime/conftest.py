@@ -23,7 +23,6 @@ def realtime_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         preload_models=True,
         realtime_ping_interval=1.0,
         realtime_idle_timeout=5.0,
-        realtime_max_frame_bytes=64 * 1024,
         max_concurrent_sessions=6,
     )
     with live_app(settings) as served:

@@ -40,7 +40,7 @@ async def test_spoken_question_gets_a_spoken_answer(
         assert done.message["status"] == "completed" and "19" in done.message["text"]
         turn = await client.wait_for("turn")
         timings = turn.message["timings"]
-        for stage in ("vad_ms", "stt_ms", "first_audio_ms", "end_to_end_ms"):
+        for stage in ("eot_wait_ms", "transcription_ms", "first_audio_ms", "end_to_end_ms"):
             assert timings[stage] > 0, stage
         assert client.messages("speech_started") and client.messages("speech_stopped")
         assert sum(len(chunk) for _, chunk, _ in client.audio) > 24000  # > 0.5 s of speech
@@ -178,13 +178,43 @@ async def test_odd_binary_frame_is_an_error(realtime_server: Served) -> None:
         assert error.message["code"] == "invalid_input"
 
 
-async def test_oversized_frame_closes_with_1009(realtime_server: Served) -> None:
-    url, _ = realtime_server
-    async with VoiceClient.connect(url, "rt-big") as client:
+async def test_a_second_of_48k_audio_fits_the_frame_cap_and_more_closes_with_1009(
+    realtime_server: Served,
+) -> None:
+    url, app = realtime_server
+    limit = app.state.services.settings.realtime_max_frame_bytes
+    assert limit == 128 * 1024, "the default cap: about 1 s of 48 kHz PCM16 as base64 JSON"
+    async with VoiceClient.connect(url, "rt-big", query="sample_rate=48000") as client:
         await client.wait_for("ready")
-        await client.ws.send(b"\0" * (65 * 1024))
+        second = base64.b64encode(b"\0" * 96_000).decode()
+        await client.send({"type": "audio", "data": second})
+        await client.ws.send(b"\0" * 96_000)
+        await client.send({"type": "ping", "ts": 1})
+        await client.wait_for("pong")
+        assert not client.messages("error")
+        await client.ws.send(b"\0" * (limit + 2))
+        error = await client.wait_for("error")
+        assert error.message["code"] == "frame_too_large"
         await asyncio.wait_for(client.closed.wait(), 5)
         assert client.ws.close_code == 1009
+
+
+async def test_audio_faster_than_real_time_is_dropped_then_closed_with_1008(
+    realtime_server: Served,
+) -> None:
+    url, _ = realtime_server
+    async with VoiceClient.connect(url, "rt-flood") as client:
+        await client.wait_for("ready")
+        second = b"\0" * 32_000  # 1 s at 16 kHz
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for _ in range(60):  # 60 s of audio in well under a second
+                await client.ws.send(second)
+        error = await client.wait_for("error")
+        assert error.message["code"] == "audio_overrun"
+        await asyncio.wait_for(client.closed.wait(), 5)
+        assert client.ws.close_code == 1008 and client.ws.close_reason == "audio overrun"
+        errors = [e["code"] for e in client.messages("error")]
+        assert errors.count("audio_overrun") == 1, errors
 
 
 async def test_unsupported_rate_and_bad_client_id_are_refused(realtime_server: Served) -> None:

@@ -214,7 +214,8 @@ async def test_manual_turn_taking(served: Served, speech: dict[str, bytes]) -> N
         await conn.session.update(session={"turn_detection": None})
         updated = await log.wait_for("session.updated")
         assert updated.session.turn_detection is None
-        await log.stream(speech["plus"], realtime=False)
+        # At a microphone's pace: audio far ahead of real time is dropped (audio_overrun).
+        await log.stream(speech["plus"])
         await conn.input_audio_buffer.commit()
         # Asked before the transcript exists: the response waits for it.
         await conn.response.create(response={"instructions": "Answer in one sentence."})
@@ -365,3 +366,28 @@ async def test_bad_input_gets_error_events_and_the_connection_survives(served: S
         done = await next_of("response.done")
         assert done["response"]["status"] == "completed"
         assert "19" in done["response"]["output"][0]["content"][0]["text"]
+
+
+async def test_an_oversized_item_is_refused_and_absent_from_history(served: Served) -> None:
+    url, _ = served
+    huge = "tell me about dragons " * 1000  # ~22,000 characters
+    async with talk(url, "oai-huge") as log:
+        conn = log.connection
+        for role, kind in (("user", "input_text"), ("assistant", "output_text")):
+            content = [{"type": kind, "text": huge}]
+            since = len(log.events)
+            await conn.conversation.item.create(
+                item={"type": "message", "role": role, "content": content}
+            )
+            error = await log.wait_for("error", since=since)
+            assert error.error.code == "invalid_input" and error.error.param == "item.content"
+        since = len(log.events)
+        await conn.response.create()
+        assert (await log.wait_for("error", since=since)).error.code == "input_missing"
+        assert not log.of("conversation.item.added")
+        await conn.conversation.item.create(item=PLUS)
+        await conn.response.create(response={"output_modalities": ["text"]})
+        assert (await log.wait_for("response.done")).response.status == "completed"
+    turns = await history(url, "oai-huge")
+    assert [t["text"] for t in turns] == ["what is twelve plus seven"]
+    assert not any("dragons" in t["text"] + t["reply"] for t in turns)

@@ -93,6 +93,8 @@ async def outage_setup(
         "REDIS_RETRY_INTERVAL": "0.25",
         "AUTH_MODE": "apikey",
         "MAX_REQUESTS_PER_MINUTE": "100000",
+        # The load opens sessions as one user and never closes them.
+        "MAX_SESSIONS_PER_USER": "100000",
     }
     servers = await asyncio.to_thread(start_servers, 2, tmp_path / "servers", env)
     database = Database(make_settings(tmp_path, database_url))

@@ -20,6 +20,7 @@ from ballsy.admin.live import live_connections
 from ballsy.api.auth import KeyCreated, KeyCreateIn, KeyOut
 from ballsy.api.deps import ServicesDep, require_admin
 from ballsy.jobs.options import JobStatus
+from ballsy.names import ClientId
 from ballsy.security.users import UserInfo
 from ballsy.store.analytics_repository import TurnAnalyticsRepository
 from ballsy.store.job_repository import JobRepository
@@ -53,7 +54,7 @@ class UserOut(BaseModel):
 class UserCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
+    name: ClientId
     role: str = Field(default="user", pattern=r"^(user|admin)$")
     password: str | None = Field(default=None, min_length=10, max_length=1024)
     with_key: bool = True

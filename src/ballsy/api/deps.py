@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Query, Request
 
 from ballsy.config import Settings
 from ballsy.errors import Forbidden
+from ballsy.names import ClientId
 from ballsy.security.guard import PRINCIPAL_STATE, current_principal
 from ballsy.security.principal import Principal
 from ballsy.services import Services
@@ -25,14 +26,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_client_id(
     request: Request,
-    client_id: Annotated[
-        str | None,
-        Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"),
-    ] = None,
-    x_client_id: Annotated[
-        str | None,
-        Header(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"),
-    ] = None,
+    client_id: Annotated[ClientId | None, Query()] = None,
+    x_client_id: Annotated[ClientId | None, Header()] = None,
 ) -> str:
     """The caller's user name (``users.client_id``).
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import ServicesDep
 from ballsy.errors import InvalidInput, PayloadTooLarge, UnknownModel
+from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, OPENAI_VOICES
 from ballsy.services import Services
 from ballsy.speech.audio import DecodedAudio, encode_audio
 from ballsy.speech.formats import render_text, verbose_json
@@ -28,31 +29,6 @@ from ballsy.speech.tts import Int16Array
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
 
-# OpenAI's transcription models all mean "the configured local Whisper".
-STT_ALIASES = {
-    "whisper-1",
-    "gpt-4o-transcribe",
-    "gpt-4o-mini-transcribe",
-    "gpt-transcribe",
-    "gpt-4o-mini-transcribe-2025-12-15",
-}
-TTS_ALIASES = {"tts-1", "tts-1-hd", "gpt-4o-mini-tts"}
-# OpenAI's voice names map to the engine's default voice so SDK examples work as-is.
-OPENAI_VOICES = {
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "fable",
-    "onyx",
-    "nova",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-}
 TranscriptFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 _MEDIA_TYPES = {
@@ -66,11 +42,11 @@ _MEDIA_TYPES = {
 
 
 def resolve_stt_model(services: Services, model: str) -> str:
-    if model in STT_ALIASES:
+    if model in OPENAI_STT_MODELS:
         return services.settings.stt_model
     if model in services.speech.stt_models():
         return model
-    names = ", ".join([*services.speech.stt_models(), *sorted(STT_ALIASES)])
+    names = ", ".join([*services.speech.stt_models(), *sorted(OPENAI_STT_MODELS)])
     raise UnknownModel(
         f"unknown transcription model '{model}'; available: {names}", detail={"field": "model"}
     )
@@ -181,7 +157,7 @@ async def create_translation(
     requested = resolve_stt_model(services, model)
     # Translation needs a multilingual model: aliases pick one; an explicit English-only
     # model is refused by check_options with a clear message.
-    if model in STT_ALIASES:
+    if model in OPENAI_STT_MODELS:
         multilingual = [s.name for s in services.speech.stt_model_info() if s.multilingual]
         name = multilingual[0] if multilingual else requested
     else:
@@ -208,12 +184,12 @@ class SpeechRequest(BaseModel):
 def _resolve_tts(services: Services, model: str, voice: str | dict[str, str]) -> tuple[str, str]:
     engines = services.speech.tts_engines()
     engine: str
-    if model in TTS_ALIASES:
+    if model in OPENAI_TTS_MODELS:
         engine = services.settings.tts_engine
     elif model in engines:
         engine = model
     else:
-        names = ", ".join([*engines, *sorted(TTS_ALIASES)])
+        names = ", ".join([*engines, *sorted(OPENAI_TTS_MODELS)])
         raise UnknownModel(
             f"unknown speech model '{model}'; available: {names}", detail={"field": "model"}
         )

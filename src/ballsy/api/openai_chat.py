@@ -18,9 +18,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
-from ballsy.api.openai_audio import STT_ALIASES, TTS_ALIASES
 from ballsy.errors import BallsyError, InvalidInput, NotFound
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider, complete
+from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS
 from ballsy.services import Services
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -175,9 +175,9 @@ async def list_models(services: ServicesDep) -> dict[str, Any]:
         ids.append((name, "ballsy-llm"))
         ids.append((services.llms.get(name).default_model, f"ballsy-llm-{name}"))
     ids += [(name, "ballsy-stt") for name in services.speech.stt_models()]
-    ids += [(name, "ballsy-stt") for name in sorted(STT_ALIASES)]
+    ids += [(name, "ballsy-stt") for name in sorted(OPENAI_STT_MODELS)]
     ids += [(name, "ballsy-tts") for name in services.speech.tts_engines()]
-    ids += [(name, "ballsy-tts") for name in sorted(TTS_ALIASES)]
+    ids += [(name, "ballsy-tts") for name in sorted(OPENAI_TTS_MODELS)]
     seen: dict[str, str] = {}
     for model_id, owner in ids:
         seen.setdefault(model_id, owner)

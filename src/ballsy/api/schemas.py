@@ -7,21 +7,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CLIENT_ID_PATTERN = r"^[A-Za-z0-9._:@-]+$"
-ClientId = Field(
-    default="local",
-    min_length=1,
-    max_length=128,
-    pattern=CLIENT_ID_PATTERN,
-    description="Who is talking; one user per client id until authentication is on.",
-)
+from ballsy.names import ClientId
 
 
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(description="What the user said or typed.")
-    client_id: str = ClientId
+    client_id: ClientId = Field(
+        default="local",
+        description="Who is talking; one user per client id until authentication is on.",
+    )
 
 
 class HandledBy(BaseModel):

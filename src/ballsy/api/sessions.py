@@ -14,6 +14,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.names import ClientId
 from ballsy.state.sessions import VoiceSession
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -22,9 +23,7 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device: str | None = Field(
-        default=None, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$", description="A label."
-    )
+    device: ClientId | None = Field(default=None, description="A label.")
     data: dict[str, Any] = Field(default_factory=dict, description="Small client state.")
 
 

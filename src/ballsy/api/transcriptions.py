@@ -19,10 +19,10 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from ballsy.api.deps import CurrentUser, ServicesDep
-from ballsy.api.schemas import CLIENT_ID_PATTERN
 from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
+from ballsy.names import ClientId
 
 router = APIRouter(prefix="/api/transcriptions", tags=["transcription jobs"])
 _READ_BYTES = 1024 * 1024
@@ -114,9 +114,7 @@ async def create_job(
     task: Annotated[Literal["transcribe", "translate"], Form()] = "transcribe",
     formats: Annotated[str | None, Form(max_length=64, description="e.g. srt,vtt")] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
-    client_id: Annotated[
-        str, Form(min_length=1, max_length=128, pattern=CLIENT_ID_PATTERN)
-    ] = "local",
+    client_id: Annotated[ClientId, Form()] = "local",
 ) -> Response | JobOut:
     jobs = services.jobs
     options = JobOptions(

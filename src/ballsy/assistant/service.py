@@ -268,6 +268,8 @@ class Assistant:
                     handler=turn.handler,
                     status="cancelled" if interrupted else "completed",
                     timings=stored,
+                    turn_id=record.id,
+                    history_id=record.id,
                 )
             )
         return TurnResult(

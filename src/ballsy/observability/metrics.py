@@ -107,6 +107,34 @@ REALTIME_INPUT_OVERRUNS = Counter(
     ["outcome"],
 )
 
+# --- Wyoming (Home Assistant) -------------------------------------------------------------
+WYOMING_CONNECTIONS = Gauge(
+    "ballsy_wyoming_connections_active",
+    "Open Wyoming protocol connections.",
+    multiprocess_mode="livesum",
+)
+WYOMING_CONNECTIONS_REFUSED = Counter(
+    "ballsy_wyoming_connections_refused_total",
+    "Wyoming connections refused, by reason (not_allowed|full|closing).",
+    ["reason"],
+)
+WYOMING_EVENTS = Counter(
+    "ballsy_wyoming_events_total",
+    "Wyoming events received, by type (the protocol's names; anything else is 'unknown').",
+    ["type"],
+)
+WYOMING_ERRORS = Counter(
+    "ballsy_wyoming_errors_total", "Wyoming error events sent, by error code.", ["code"]
+)
+WYOMING_LATENCY = Histogram(
+    "ballsy_wyoming_latency_seconds",
+    "Wyoming request latency, by request (asr|tts|handle) and stage. asr: first = "
+    "audio-start to the first transcript chunk, done = audio-stop to the transcript; tts "
+    "and handle: first = request to the first audio chunk or reply text, done = answered.",
+    ["request", "stage"],
+    buckets=_STAGE_BUCKETS,
+)
+
 # --- models and providers ----------------------------------------------------------------
 STT_REQUESTS = Counter(
     "ballsy_stt_requests_total",

@@ -96,6 +96,9 @@ class TurnReport:
     """``completed``, ``cancelled`` or ``failed``."""
     timings: TurnTimings
     error_code: str | None = None
+    turn_id: str | int | None = None
+    """The engine's turn id (voice sockets) or the history id (REST)."""
+    history_id: int | None = None
 
 
 def observe_turn(report: TurnReport) -> None:
@@ -111,6 +114,8 @@ def observe_turn(report: TurnReport) -> None:
     )
     log.info(
         "ballsy.turn.completed",
+        turn_id=report.turn_id,
+        history_id=report.history_id,
         source=report.source,
         kind=report.kind,
         handler=report.handler,

@@ -16,7 +16,6 @@ before accept; with none, the route must call
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -24,6 +23,7 @@ from fastapi.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 
 from ballsy.errors import Unauthorized
+from ballsy.names import valid_client_id
 from ballsy.security.principal import Principal
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ PUBLIC_PATHS = frozenset(
 )
 RATE_LIMIT_STATE = "ballsy_rate_limit"
 PRINCIPAL_STATE = "ballsy_principal"
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 _OPENAI_KEY_PROTOCOL = "openai-insecure-api-key."
 _WS_POLICY_VIOLATION = 1008
 
@@ -104,7 +103,7 @@ async def client_name(conn: HTTPConnection) -> str:
         conn.headers.get("x-client-id"),
     ]
     for candidate in candidates:
-        if isinstance(candidate, str) and _CLIENT_ID.match(candidate):
+        if valid_client_id(candidate):
             return candidate
     return "local"
 

@@ -8,19 +8,17 @@ lookups require an active owner.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ballsy.errors import Conflict, InvalidInput, NotFound
+from ballsy.names import valid_client_id
 from ballsy.security.api_keys import new_api_key
 from ballsy.security.passwords import hash_password
 from ballsy.security.principal import ROLES, Role, as_role
 from ballsy.store.db import Database
 from ballsy.store.models import ApiKey, User, utcnow
 from ballsy.store.repositories import ApiKeyRepository, UserRepository
-
-USER_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +88,7 @@ class UserAdmin:
     async def create_user(
         self, name: str, *, role: str = "user", password: str | None = None
     ) -> UserInfo:
-        if not USER_NAME.match(name):
+        if not valid_client_id(name):
             raise InvalidInput(
                 "user names are 1-128 letters, digits or ._:@-", detail={"field": "name"}
             )

@@ -2,9 +2,12 @@
 
 A session record (``session:{id}``) lives ``SESSION_TIMEOUT`` seconds after its last
 touch, so a client can reconnect to another instance, or after a restart, and carry on.
-Separately, an *active* session holds one of ``MAX_CONCURRENT_SESSIONS`` slots for
-``SESSION_HEARTBEAT_TTL`` seconds per heartbeat: a crashed instance's sockets free their
-slots quickly instead of blocking the cap for an hour.
+Separately, an *active* session holds one of ``MAX_CONCURRENT_SESSIONS`` slots, and one
+of its user's ``MAX_SESSIONS_PER_USER``, for ``SESSION_HEARTBEAT_TTL`` seconds per
+heartbeat: a crashed instance's sockets free their slots quickly instead of blocking the
+caps for an hour. The per-user cap keeps one user (or one leaked API key) from taking
+every slot of the server. Both are slot groups on the state backend, so on Redis they
+hold across instances.
 
 Every read is scoped to the owner: another user's session id is "not found".
 """
@@ -22,6 +25,10 @@ from ballsy.errors import NotFound, ServiceBusy
 from ballsy.state.base import StateBackend
 
 ACTIVE_GROUP = "voice:active"
+
+
+def _user_group(user_id: str) -> str:
+    return f"voice:user:{user_id}"
 
 
 def _key(session_id: str) -> str:
@@ -50,20 +57,16 @@ class VoiceSessions:
         self.state = state
         self.timeout = settings.session_timeout
         self.max_active = settings.max_concurrent_sessions
-        self.heartbeat_ttl = settings.session_heartbeat_ttl
+        self.max_per_user = settings.max_sessions_per_user
+        self.heartbeat_ttl: float = settings.session_heartbeat_ttl
 
     async def open(
         self, user_id: str, *, device: str | None = None, data: dict[str, Any] | None = None
     ) -> VoiceSession:
-        """Start a session, or raise ``ServiceBusy`` when every slot is taken."""
+        """Start a session, or raise ``ServiceBusy`` when the server's or the user's slots
+        are all taken."""
         session_id = secrets.token_urlsafe(18)
-        if not await self.state.slot_acquire(
-            ACTIVE_GROUP, session_id, self.max_active, self.heartbeat_ttl
-        ):
-            raise ServiceBusy(
-                f"the server is at its limit of {self.max_active} concurrent voice sessions",
-                detail={"limit": self.max_active},
-            )
+        await self._hold_slots(session_id, user_id)
         now = time.time()
         session = VoiceSession(session_id, user_id, device, now, now, data or {})
         await self.state.set(_key(session_id), session.dumps(), self.timeout)
@@ -84,22 +87,45 @@ class VoiceSessions:
         session.last_seen_at = time.time()
         if data:
             session.data.update(data)
-        if not await self.state.slot_touch(
-            ACTIVE_GROUP, session_id, self.heartbeat_ttl
-        ) and not await self.state.slot_acquire(
-            ACTIVE_GROUP, session_id, self.max_active, self.heartbeat_ttl
-        ):
-            raise ServiceBusy(
-                f"the server is at its limit of {self.max_active} concurrent voice sessions",
-                detail={"limit": self.max_active},
-            )
+        ttl = self.heartbeat_ttl
+        renewed = await self.state.slot_touch(ACTIVE_GROUP, session_id, ttl)
+        renewed = await self.state.slot_touch(_user_group(user_id), session_id, ttl) and renewed
+        if not renewed:  # a slot lapsed (a long stall, a Redis failover): take it again
+            await self._hold_slots(session_id, user_id)
         await self.state.set(_key(session_id), session.dumps(), self.timeout)
         return session
 
     async def close(self, session_id: str, user_id: str) -> None:
         await self.get(session_id, user_id)
-        await self.state.slot_release(ACTIVE_GROUP, session_id)
+        await self._release_slots(session_id, user_id)
         await self.state.delete(_key(session_id))
 
+    async def _hold_slots(self, session_id: str, user_id: str) -> None:
+        """Take (or renew) both slots; on refusal hold neither and raise ``ServiceBusy``."""
+        ttl = self.heartbeat_ttl
+        if not await self.state.slot_acquire(ACTIVE_GROUP, session_id, self.max_active, ttl):
+            raise ServiceBusy(
+                f"the server is at its limit of {self.max_active} concurrent voice sessions",
+                detail={"limit": self.max_active},
+            )
+        if not await self.state.slot_acquire(
+            _user_group(user_id), session_id, self.max_per_user, ttl
+        ):
+            await self.state.slot_release(ACTIVE_GROUP, session_id)
+            raise ServiceBusy(
+                f"you already have {self.max_per_user} voice sessions open; "
+                "close one to open another",
+                detail={"limit": self.max_per_user, "scope": "user"},
+            )
+
+    async def _release_slots(self, session_id: str, user_id: str) -> None:
+        await self.state.slot_release(ACTIVE_GROUP, session_id)
+        await self.state.slot_release(_user_group(user_id), session_id)
+
     async def active_count(self) -> int:
+        """Sessions holding a slot, on every instance."""
         return await self.state.slot_count(ACTIVE_GROUP)
+
+    async def user_active_count(self, user_id: str) -> int:
+        """This user's sessions holding a slot, on every instance."""
+        return await self.state.slot_count(_user_group(user_id))

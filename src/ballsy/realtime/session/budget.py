@@ -45,15 +45,21 @@ class InputBudget:
         self.dropped_s = 0.0
         self._overrun_since: float | None = None
 
-    def allowed_s(self) -> float:
+    def allowed_s(self, head_start_s: float | None = None) -> float:
         """Audio this connection may have sent by now."""
         elapsed = self.clock.now() - self.opened
-        return self.policy.ratio * elapsed + self.policy.head_start_s
+        ahead = self.policy.head_start_s if head_start_s is None else head_start_s
+        return self.policy.ratio * elapsed + ahead
 
-    def admit(self, seconds: float) -> Admission:
-        """Account for a frame of ``seconds`` of audio: keep it, or drop it."""
+    def admit(self, seconds: float, *, head_start_s: float | None = None) -> Admission:
+        """Account for a frame of ``seconds`` of audio: keep it, or drop it.
+
+        ``head_start_s`` overrides the policy's for this frame: manual turn-taking only
+        buffers audio (no VAD runs on it), so a client may upload a whole recorded turn
+        at once, up to the turn's maximum length.
+        """
         now = self.clock.now()
-        if self.received_s + seconds <= self.allowed_s() + 1e-6:
+        if self.received_s + seconds <= self.allowed_s(head_start_s) + 1e-6:
             self.received_s += seconds
             self._overrun_since = None
             return Admission(accepted=True)

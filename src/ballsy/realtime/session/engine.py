@@ -20,8 +20,8 @@ import contextlib
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any
 from dataclasses import replace
+from typing import Any
 
 from ballsy.assistant.text import clean_command_text
 from ballsy.errors import BallsyError, InvalidInput, NotFound, RateLimited
@@ -243,9 +243,11 @@ class VoiceSession:
     # --- turns ---------------------------------------------------------------------------
 
     def _start_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
-        """One turn at a time: a new one interrupts the one in progress."""
+        """One turn at a time: a new one interrupts the one in progress (or, with
+        ``queue_turns``, waits for it)."""
         previous = self._turn
-        self.interrupt()
+        if not self.options.queue_turns:
+            self.interrupt()
         self._turn_id = turn_id
         self._turn = asyncio.create_task(self._guarded(turn_id, previous, work))
 

@@ -110,15 +110,20 @@ class Listener:
         if self.closed or not pcm:
             return False
         seconds = len(pcm) / 2 / self.options.input_rate
-        admission = self.budget.admit(seconds)
+        manual = not self.options.server_vad
+        admission = self.budget.admit(
+            seconds, head_start_s=self.options.vad.max_turn_s if manual else None
+        )
         if not admission.accepted:
+            if admission.close:
+                self.closed = True  # asked once; the connection closes, nothing more is heard
             if admission.notify or admission.close:
                 dropped = round(self.budget.dropped_s * 1000)
                 self.emit(InputOverrun(dropped_ms=dropped, close=admission.close))
             return False
         samples = np.frombuffer(pcm, dtype="<i2")
         audio = self._to_vad.process(samples).astype(np.float32) / 32768.0
-        if not self.options.server_vad:
+        if manual:
             self._manual.append(audio)
             self._manual_s += len(audio) / VAD_RATE
             while self._manual_s > self.options.vad.max_turn_s and len(self._manual) > 1:

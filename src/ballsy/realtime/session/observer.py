@@ -24,6 +24,8 @@ def observe_session_event(event: SessionEvent) -> None:
                     status=event.status,
                     timings=event.timings,
                     error_code=event.error.code if event.error else None,
+                    turn_id=event.turn_id,
+                    history_id=event.history_id,
                 )
             )
         case InputOverrun():

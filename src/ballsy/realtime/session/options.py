@@ -23,6 +23,9 @@ class SessionOptions:
     auto_respond: bool = True
     barge_in: bool = True
     """The user's speech interrupts the reply in progress."""
+    queue_turns: bool = False
+    """True: a new turn waits for the one in progress instead of interrupting it
+    (transcription-only sessions such as Wyoming ASR, where every utterance counts)."""
     instructions: str | None = None
     partial_transcripts: bool = True
     speak: bool = True

@@ -1,20 +1,32 @@
 """The life of one realtime WebSocket, the same for every wire protocol.
 
 A protocol adapter (native ``/ws/voice``, OpenAI ``/v1/realtime``) only translates
-messages; :func:`serve_connection` does the rest around it: take one of
-``MAX_CONCURRENT_SESSIONS`` slots (else an error and close 1013), register the socket
-for graceful shutdown (its turn in flight persisted, then close 1012), receive
-messages (over ``realtime_max_frame_bytes``: error and close 1009), keep the
-connection alive or end it (idle timeout, maximum session length), and on the way
-out cancel everything and give the slot back.
+messages; :func:`serve_connection` does the rest around it:
+
+- take one of ``MAX_CONCURRENT_SESSIONS`` slots and one of the user's
+  ``MAX_SESSIONS_PER_USER`` (else a ``too_many_sessions`` error and close 1013);
+- register the socket for graceful shutdown (its turn in flight persisted, then 1012);
+- receive messages and hand them to the adapter, one at a time (a message over
+  ``REALTIME_MAX_FRAME_BYTES``: ``frame_too_large`` and close 1009; more than
+  ``WS_MESSAGES_PER_MINUTE``: one ``rate_limited`` error, the excess dropped);
+- drain the session's events in one task of its own and hand them to the adapter to
+  render, so protocol code never runs inside the engine's tasks;
+- police the input budget: audio sent faster than real time is dropped by the engine;
+  the client is told with an ``audio_overrun`` error (at most once every
+  :data:`OVERRUN_NOTICE_EVERY_S`), and a client that keeps flooding is closed with
+  1008, reason ``"audio overrun"``;
+- keep the connection alive or end it (idle timeout, maximum session length);
+- on the way out cancel everything and give the slots back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import WebSocket
@@ -25,21 +37,36 @@ from starlette.websockets import WebSocketDisconnect
 
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, ServiceBusy
-from ballsy.lifecycle import SERVICE_RESTART
-from ballsy.realtime.transport import MESSAGE_TOO_BIG, TRY_AGAIN_LATER, Outbox
-from ballsy.services import Services
+from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry
+from ballsy.observability.logging import get_logger
+from ballsy.realtime.session.engine import VoiceSession
+from ballsy.realtime.session.events import InputOverrun, SessionEvent
+from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox
+from ballsy.realtime.wire.penalties import OverrunPenalties
+from ballsy.state.sessions import VoiceSessions
+
+log = get_logger("ballsy.realtime.lifetime")
+
+INTERNAL_ERROR = 1011
+OVERRUN_NOTICE_EVERY_S = 2.0
+"""A flooding client is told about dropped audio at most this often."""
 
 
 class RealtimeConnection(Protocol):
     """What a protocol adapter gives :func:`serve_connection`."""
 
     outbox: Outbox
+    session: VoiceSession
 
     def opened(self, session_id: str) -> None:
         """The session slot is held: greet the client."""
 
-    def on_message(self, message: MutableMapping[str, Any]) -> None:
-        """One ASGI ``websocket.receive`` message (text or bytes); never blocks."""
+    async def on_message(self, message: MutableMapping[str, Any]) -> None:
+        """One ASGI ``websocket.receive`` message (text or bytes), awaited before the next
+        is read; it may wait for the engine but never for the client."""
+
+    def render(self, event: SessionEvent) -> None:
+        """One engine event, as the protocol's messages (queued on the outbox)."""
 
     def notice(self, code: str, message: str) -> None:
         """Tell the client about a problem, in the protocol's own error format."""
@@ -48,7 +75,8 @@ class RealtimeConnection(Protocol):
         """A keepalive message, where the protocol has one."""
 
     async def close(self) -> None:
-        """Cancel the connection's work; the reply in flight is persisted first."""
+        """Close the session (the reply in flight is persisted first), then render the
+        events still queued."""
 
     @property
     def busy(self) -> bool:
@@ -76,24 +104,52 @@ class _Activity:
         return not warned
 
 
+@dataclass(frozen=True, slots=True)
+class SocketServices:
+    """What a socket's lifetime needs of the process: the route hands it over."""
+
+    sessions: VoiceSessions
+    """Session slots (global and per user), in the shared state."""
+    connections: ConnectionRegistry
+    """Open sockets, closed with 1012 on shutdown."""
+    settings: Settings
+    penalties: OverrunPenalties
+    """Users and addresses closed for flooding audio, barred for a while."""
+
+
 async def serve_connection(
     websocket: WebSocket,
     connection: RealtimeConnection,
+    services: SocketServices,
     *,
     user_id: str,
     device: str,
     endpoint: str,
 ) -> None:
     """Run an accepted, authenticated ``websocket`` until either side ends it."""
-    services: Services = websocket.app.state.services
     outbox = connection.outbox
     outbox.start()
+    offenders = [f"user:{user_id}"]
+    address = websocket.client.host if websocket.client is not None else None
+    if services.settings.auth_mode == "none" and address and not _loopback(address):
+        # Without authentication a name is the client's to choose: bar its address too
+        # (not loopback's, which is the operator's own machine).
+        offenders.append(f"address:{address}")
+    if (wait := services.penalties.retry_after(offenders)) > 0:
+        connection.notice(
+            "audio_overrun", f"closed for sending audio too fast; retry in {wait:.0f} s"
+        )
+        outbox.close(POLICY_VIOLATION, "audio overrun")
+        await outbox.flush_and_stop(wait_s=1.0)
+        await connection.close()
+        return
     try:
         slot = await services.sessions.open(user_id, device=device)
     except ServiceBusy as exc:
         connection.notice("too_many_sessions", exc.message)
         outbox.close(TRY_AGAIN_LATER, "too many sessions")
         await outbox.flush_and_stop(wait_s=1.0)
+        await connection.close()
         return
     connection.opened(slot.id)
     activity = _Activity(services.settings.ws_messages_per_minute)
@@ -101,6 +157,9 @@ async def serve_connection(
     async def heartbeat() -> None:
         await services.sessions.touch(slot.id, user_id)
 
+    renderer = asyncio.create_task(
+        _render_events(connection, lambda: services.penalties.punish(offenders))
+    )
     keepalive = asyncio.create_task(_keepalive(connection, activity, services.settings, heartbeat))
 
     async def on_shutdown() -> None:
@@ -120,9 +179,48 @@ async def serve_connection(
     finally:
         keepalive.cancel()
         await connection.close()
+        renderer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renderer
         await outbox.flush_and_stop(wait_s=1.0)
         with contextlib.suppress(BallsyError):
             await services.sessions.close(slot.id, user_id)
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+async def _render_events(connection: RealtimeConnection, punish: Callable[[], float]) -> None:
+    """The connection's one event task: engine events → the adapter's messages."""
+    notified_at: float | None = None
+    try:
+        async for event in connection.session.events():
+            if not isinstance(event, InputOverrun):
+                connection.render(event)
+                continue
+            if event.close:
+                wait = punish()
+                connection.notice(
+                    "audio_overrun",
+                    f"closed for sending audio faster than real time; retry in {wait:.0f} s",
+                )
+                connection.outbox.close(POLICY_VIOLATION, "audio overrun")
+                return
+            now = time.monotonic()
+            if notified_at is None or now - notified_at >= OVERRUN_NOTICE_EVERY_S:
+                notified_at = now
+                connection.notice(
+                    "audio_overrun",
+                    "audio is arriving faster than real time; "
+                    f"{event.dropped_ms} ms of it was dropped so far",
+                )
+    except Exception:
+        log.exception("ballsy.realtime.render_failed")
+        connection.outbox.close(INTERNAL_ERROR, "internal error")
 
 
 async def _receive(
@@ -148,7 +246,7 @@ async def _receive(
                     "messages are dropped until the rate falls",
                 )
             continue
-        connection.on_message(message)
+        await connection.on_message(message)
 
 
 async def _keepalive(
@@ -157,7 +255,7 @@ async def _keepalive(
     settings: Settings,
     heartbeat: Callable[[], Awaitable[None]],
 ) -> None:
-    """Ping, renew the session's slot, enforce the idle timeout and the length limit."""
+    """Ping, renew the session's slots, enforce the idle timeout and the length limit."""
     outbox = connection.outbox
     interval = min(settings.realtime_ping_interval, settings.realtime_idle_timeout)
     while not outbox.closed:
@@ -175,7 +273,7 @@ async def _keepalive(
         connection.ping()
         try:
             await heartbeat()
-        except ServiceBusy as exc:  # the slot lapsed and the cap filled up meanwhile
+        except ServiceBusy as exc:  # a slot lapsed and its cap filled up meanwhile
             connection.notice("too_many_sessions", exc.message)
             outbox.close(TRY_AGAIN_LATER, "too many sessions")
             return

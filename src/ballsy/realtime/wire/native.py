@@ -1,40 +1,54 @@
 """Ballsy's own voice protocol on ``/ws/voice/{client_id}`` and ``/ws/audio/{session_id}``.
 
 JSON control messages plus binary PCM16 frames; docs/realtime.md is the reference
-(every message, field and close code). The conversation itself is the engine's
-(:mod:`ballsy.realtime.engine`); this module only translates.
+(every message, field and close code). The conversation is the engine's
+(:mod:`ballsy.realtime.session`); :mod:`~ballsy.realtime.wire.native_protocol`
+parses client messages into typed engine commands, :class:`NativeConnection` owns the
+protocol's little state (audio format, error count) and renders engine events, and
+:func:`~ballsy.realtime.wire.lifetime.serve_connection` runs the socket.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.exceptions import WebSocketException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ballsy.config import Settings
 from ballsy.errors import BallsyError, InvalidInput
+from ballsy.names import CLIENT_ID_MAX_LENGTH, valid_client_id
 from ballsy.observability.logging import get_logger
-from ballsy.realtime.engine import SessionOptions, VoiceSession
-from ballsy.realtime.events import (
-    AudioChunk,
+from ballsy.realtime.session.adapters import session_ports
+from ballsy.realtime.session.engine import VoiceSession
+from ballsy.realtime.session.events import (
     Interrupted,
+    ReplyAudio,
     ReplyDelta,
-    ResponseDone,
     SessionError,
     SessionEvent,
     SpeechStarted,
     SpeechStopped,
     TranscriptFinal,
     TranscriptPartial,
+    TurnEnded,
 )
-from ballsy.realtime.lifetime import serve_connection
-from ballsy.realtime.transport import POLICY_VIOLATION, Outbox
+from ballsy.realtime.session.observer import observe_session_event
+from ballsy.realtime.session.options import SessionOptions
+from ballsy.realtime.wire.lifetime import SocketServices, serve_connection
+from ballsy.realtime.wire.native_protocol import (
+    ConfigMessage,
+    PingMessage,
+    PongMessage,
+    ProtocolError,
+    command_for,
+    configured,
+    parse_message,
+)
+from ballsy.realtime.wire.outbox import POLICY_VIOLATION, Outbox
 from ballsy.security.websocket import authenticate_websocket
 from ballsy.services import Services
 from ballsy.speech.vad import TurnConfig
@@ -44,89 +58,59 @@ log = get_logger("ballsy.realtime.native")
 
 MAX_ERRORS = 20  # protocol errors tolerated before the socket is closed
 
-
-class VadConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
-    silence_ms: int | None = Field(default=None, ge=100, le=5000)
-    prefix_padding_ms: int | None = Field(default=None, ge=0, le=2000)
-    min_speech_ms: int | None = Field(default=None, ge=0, le=2000)
+VoiceNames = Callable[[str | None], Collection[str]]
+"""The voices a TTS engine (None: the configured one) can speak."""
 
 
-class ConfigMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def default_vad(settings: Settings) -> TurnConfig:
+    return TurnConfig(
+        threshold=settings.realtime_vad_threshold,
+        silence_ms=settings.realtime_silence_ms,
+        prefix_padding_ms=settings.realtime_prefix_padding_ms,
+        min_speech_ms=settings.realtime_min_speech_ms,
+    )
 
-    type: str
-    sample_rate: int | None = None
-    voice: str | None = Field(default=None, max_length=64)
-    speed: float | None = Field(default=None, ge=0.25, le=4.0)
-    audio_format: str | None = Field(default=None, pattern="^(json|binary)$")
-    vad: VadConfig | None = None
+
+def initial_options(query: Mapping[str, str], settings: Settings) -> SessionOptions:
+    """Options from the connect URL's query (``sample_rate``); ``InvalidInput`` if bad."""
+    rate = query.get("sample_rate", "16000")
+    if not rate.isdigit():
+        raise InvalidInput("sample_rate must be a number")
+    return SessionOptions(input_rate=int(rate), vad=default_vad(settings))
 
 
 class NativeConnection:
-    """One client: its socket, outbox, engine session and timers."""
+    """One client: its outbox, its engine session and the protocol's state."""
 
-    def __init__(self, websocket: WebSocket, services: Services, client_id: str) -> None:
-        self.websocket = websocket
-        self.services = services
-        self.settings = services.settings
+    def __init__(
+        self,
+        websocket: WebSocket,
+        session: VoiceSession,
+        *,
+        client_id: str,
+        voices: VoiceNames,
+        send_queue: int,
+    ) -> None:
         self.client_id = client_id
-        self.outbox = Outbox(websocket, max_messages=self.settings.realtime_send_queue)
+        self.session = session
+        self.voices = voices
+        self.outbox = Outbox(websocket, max_messages=send_queue)
         self.binary_audio = websocket.query_params.get("audio_format") == "binary"
-        self.session = VoiceSession(
-            services, client_id=client_id, emit=self.on_event, options=self._initial_options()
-        )
         self.errors = 0
-
-    def _initial_options(self) -> SessionOptions:
-        rate = self.websocket.query_params.get("sample_rate", "16000")
-        if not rate.isdigit():
-            raise InvalidInput("sample_rate must be a number")
-        return SessionOptions(input_rate=int(rate), vad=self._vad(None))
-
-    def _vad(self, config: VadConfig | None) -> TurnConfig:
-        s = self.settings
-        config = config or VadConfig()
-        return TurnConfig(
-            threshold=config.threshold or s.realtime_vad_threshold,
-            silence_ms=config.silence_ms or s.realtime_silence_ms,
-            prefix_padding_ms=(
-                config.prefix_padding_ms
-                if config.prefix_padding_ms is not None
-                else s.realtime_prefix_padding_ms
-            ),
-            min_speech_ms=(
-                config.min_speech_ms
-                if config.min_speech_ms is not None
-                else s.realtime_min_speech_ms
-            ),
-        )
 
     # --- engine → client -------------------------------------------------------------
 
-    def on_event(self, event: SessionEvent) -> None:
+    def render(self, event: SessionEvent) -> None:
         send = self.outbox.send_json
         match event:
-            case AudioChunk():
-                if self.binary_audio:
-                    self.outbox.send_bytes(event.pcm)
-                else:
-                    data = base64.b64encode(event.pcm).decode()
-                    send(
-                        {
-                            "type": "audio",
-                            "turn_id": event.turn_id,
-                            "seq": event.seq,
-                            "sample_rate": event.sample_rate,
-                            "data": data,
-                        }
-                    )
+            case ReplyAudio():
+                self._send_audio(event)
             case SpeechStarted():
                 send({"type": "speech_started", "audio_ms": event.audio_ms})
             case SpeechStopped():
-                send({"type": "speech_stopped", "audio_ms": event.audio_ms})
+                send(
+                    {"type": "speech_stopped", "audio_ms": event.audio_ms, "turn_id": event.turn_id}
+                )
             case TranscriptPartial():
                 send({"type": "transcript", "final": False, "text": event.text})
             case TranscriptFinal():
@@ -150,23 +134,55 @@ class NativeConnection:
                         "played_text": event.played_text,
                     }
                 )
-            case ResponseDone():
-                send(
+            case TurnEnded():
+                self._send_turn_end(event)
+            case SessionError():
+                self.notice(event.code, event.message)
+            case _:
+                pass  # ResponseStarted, InputCommitted: nothing to tell in this protocol
+
+    def _send_audio(self, event: ReplyAudio) -> None:
+        if self.binary_audio:
+            self.outbox.send_bytes(event.pcm)
+            return
+        self.outbox.send_json(
+            {
+                "type": "audio",
+                "turn_id": event.turn_id,
+                "seq": event.seq,
+                "sample_rate": event.sample_rate,
+                "data": base64.b64encode(event.pcm).decode(),
+            }
+        )
+
+    def _send_turn_end(self, event: TurnEnded) -> None:
+        error = event.error
+        if not event.responded:
+            if error is not None:  # refused or failed before a reply began
+                self.outbox.send_json(
                     {
-                        "type": "reply_done",
+                        "type": "error",
+                        "code": error.code,
+                        "message": error.message,
                         "turn_id": event.turn_id,
-                        "status": event.status,
-                        "text": event.text,
-                        "full_text": event.full_text,
-                        "handled_by": event.handled_by,
-                        "history_id": event.history_id,
                     }
                 )
-                send({"type": "turn", "turn_id": event.turn_id, "timings": event.timings})
-            case SessionError():
-                send({"type": "error", "code": event.code, "message": event.message})
-            case _:
-                pass
+            return
+        done: dict[str, Any] = {
+            "type": "reply_done",
+            "turn_id": event.turn_id,
+            "status": event.status,
+            "text": event.text,
+            "full_text": event.full_text,
+            "handled_by": event.handled_by,
+            "history_id": event.history_id,
+        }
+        if error is not None:
+            done["error"] = {"code": error.code, "message": error.message}
+        self.outbox.send_json(done)
+        self.outbox.send_json(
+            {"type": "turn", "turn_id": event.turn_id, "timings": event.timings.as_dict()}
+        )
 
     def error(self, code: str, message: str) -> None:
         self.errors += 1
@@ -179,100 +195,55 @@ class NativeConnection:
 
     # --- client → engine -------------------------------------------------------------
 
-    def on_message(self, message: MutableMapping[str, Any]) -> None:
-        data = message.get("bytes")
-        text = message.get("text")
+    async def on_message(self, message: MutableMapping[str, Any]) -> None:
+        data, text = message.get("bytes"), message.get("text")
         try:
             if data is not None:
                 self.session.feed_audio(data)
             elif text is not None:
-                self.on_json(text)
+                await self._on_text(text)
         except BallsyError as exc:
             self.error(exc.code, exc.message)
 
-    def on_json(self, text: str) -> None:
-        try:
-            body = json.loads(text)
-        except ValueError:
-            self.error("invalid_json", "messages must be JSON objects")
-            return
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            self.error("invalid_message", 'messages need a string "type"')
-            return
-        kind = body["type"]
-        if kind == "audio":
-            self.on_audio(body.get("data"))
-        elif kind == "text":
-            value = body.get("text")
-            if not isinstance(value, str):
-                self.error("invalid_message", '"text" must be a string')
-                return
-            self.session.submit_text(value)
-        elif kind == "ping":
-            self.outbox.send_json({"type": "pong", "ts": body.get("ts")})
-        elif kind == "pong":
-            pass
-        elif kind == "commit":
-            self.session.commit()
-        elif kind in ("interrupt", "cancel"):
-            self.session.interrupt()
-        elif kind == "config":
-            self.on_config(body)
-        else:
-            self.error("unknown_type", f"unknown message type {kind[:40]!r}")
+    async def _on_text(self, text: str) -> None:
+        message = parse_message(text)
+        match message:
+            case ProtocolError():
+                self.error(message.code, message.message)
+            case PingMessage():
+                self.outbox.send_json({"type": "pong", "ts": message.ts})
+            case PongMessage():
+                pass
+            case ConfigMessage():
+                self._configure(message)
+            case _:
+                command = command_for(message)
+                if command is not None:
+                    await self.session.handle(command)
 
-    def on_audio(self, data: object) -> None:
-        if not isinstance(data, str):
-            self.error("invalid_audio", '"data" must be base64 PCM16')
-            return
-        try:
-            pcm = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            self.error("invalid_audio", '"data" is not valid base64')
-            return
-        self.session.feed_audio(pcm)
-
-    def on_config(self, body: dict[str, Any]) -> None:
-        try:
-            config = ConfigMessage.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            self.error("invalid_config", f"{where}: {first['msg']}")
-            return
-        old = self.session.options
-        if config.voice is not None and config.voice not in self.services.speech.tts_voices(
-            old.tts_engine
-        ):
+    def _configure(self, config: ConfigMessage) -> None:
+        options = self.session.options
+        if config.voice is not None and config.voice not in self.voices(options.tts_engine):
             self.error("invalid_config", f"unknown voice {config.voice!r}")
             return
+        self.session.update(configured(options, config))  # InvalidInput: bad sample rate
         if config.audio_format is not None:
             self.binary_audio = config.audio_format == "binary"
-        self.session.update(
-            SessionOptions(
-                input_rate=config.sample_rate or old.input_rate,
-                voice=config.voice or old.voice,
-                speed=config.speed or old.speed,
-                tts_engine=old.tts_engine,
-                vad=self._vad(config.vad) if config.vad else old.vad,
-            )
-        )
         self.send_ready("config_applied")
 
     def send_ready(self, kind: str = "ready", session_id: str | None = None) -> None:
-        options = self.session.options
         self.outbox.send_json(
             {
                 "type": kind,
                 "session_id": session_id,
                 "client_id": self.client_id,
-                "input_sample_rate": options.input_rate,
+                "input_sample_rate": self.session.options.input_rate,
                 "output_sample_rate": self.session.output_rate,
                 "audio_format": "binary" if self.binary_audio else "json",
             }
         )
 
-    # --- lifetime (ballsy.realtime.lifetime) ------------------------------------------
+    # --- lifetime (ballsy.realtime.wire.lifetime) ------------------------------------
 
     def opened(self, session_id: str) -> None:
         self.send_ready(session_id=session_id)
@@ -286,20 +257,46 @@ class NativeConnection:
 
     async def close(self) -> None:
         await self.session.close()
+        for event in self.session.pending_events():
+            self.render(event)
+
+
+def _session(services: Services, user: str, options: SessionOptions) -> VoiceSession:
+    settings = services.settings
+    ports = session_ports(
+        speech=services.speech,
+        assistant=services.assistant,
+        limits=services.limits,
+        observe=observe_session_event,
+        max_command_length=settings.max_command_length,
+        playout_lead_s=settings.realtime_playout_lead,
+    )
+    return VoiceSession(ports, user=user, options=options)
 
 
 async def serve_native(websocket: WebSocket, *, client_id: str | None, device: str) -> None:
+    """The route's work: the only place the native protocol reads the service container."""
     services: Services = websocket.app.state.services
     principal = await authenticate_websocket(websocket)
     name = client_id if principal.via == "none" and client_id else principal.name
     try:
-        connection = NativeConnection(websocket, services, name)
+        options = initial_options(websocket.query_params, services.settings)
     except BallsyError as exc:
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
+    connection = NativeConnection(
+        websocket,
+        _session(services, name, options),
+        client_id=name,
+        voices=services.speech.tts_voices,
+        send_queue=services.settings.realtime_send_queue,
+    )
+    sockets = SocketServices(
+        services.sessions, services.connections, services.settings, services.overruns
+    )
     await serve_connection(
-        websocket, connection, user_id=principal.user_id, device=device, endpoint="voice"
+        websocket, connection, sockets, user_id=principal.user_id, device=device, endpoint="voice"
     )
 
 
@@ -314,16 +311,12 @@ async def audio_socket(websocket: WebSocket, session_id: str) -> None:
 
 
 async def _guarded(websocket: WebSocket, *, client_id: str | None, device: str) -> None:
-    if client_id is not None and not _valid_name(client_id):
+    if client_id is not None and not valid_client_id(client_id):
         raise WebSocketException(POLICY_VIOLATION, reason="invalid client id")
-    if len(device) > 128:
+    if len(device) > CLIENT_ID_MAX_LENGTH:
         raise WebSocketException(POLICY_VIOLATION, reason="invalid session id")
     try:
         await serve_native(websocket, client_id=client_id, device=device)
     except Exception:
         log.exception("ballsy.realtime.connection_failed", device=device)
         raise
-
-
-def _valid_name(value: str) -> bool:
-    return 0 < len(value) <= 128 and all(c.isalnum() or c in "._:@-" for c in value)

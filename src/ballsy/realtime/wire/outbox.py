@@ -1,8 +1,9 @@
 """One WebSocket's outbound side: a bounded queue drained by a single sender task.
 
 The engine and the protocol adapters never await the network: they enqueue. A client
-that stops reading fills the queue, and is then closed (1008, "slow consumer")
-instead of making the server buffer without limit.
+that stops reading fills the queue, and is then closed at once (1008, "slow consumer")
+instead of making the server buffer without limit; any other close goes out after the
+messages already queued.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ballsy.observability.logging import get_logger
 
-log = get_logger("ballsy.realtime.transport")
+log = get_logger("ballsy.realtime.outbox")
 
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
@@ -52,29 +53,35 @@ class Outbox:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
             log.warning("ballsy.realtime.slow_consumer", queued=self._queue.qsize())
-            self.close(POLICY_VIOLATION, "slow consumer: the client is not reading")
+            self._abort(POLICY_VIOLATION, "slow consumer: the client is not reading")
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close after the messages already queued (or at once for a slow consumer)."""
+        """Close after the messages already queued (so a last error still reaches the
+        client); at once when the queue is full."""
         if self.closed:
+            return
+        try:
+            self._queue.put_nowait((_CLOSE, code, reason))
+        except asyncio.QueueFull:
+            self._abort(code, reason)
             return
         self.closed = True
         self.close_code = code
-        if code == POLICY_VIOLATION:
-            # The sender is stuck on a client that does not read: drop the queue, stop
-            # the sender and end the connection's task; the server then drops the socket.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            if self._sender is not None:
-                self._sender.cancel()
-            self._closer = asyncio.create_task(self._close_socket(code, reason))
-            if self._owner is not None and self._owner is not asyncio.current_task():
-                self._owner.cancel()
-            return
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait((_CLOSE, code, reason))
         if self._sender is None or self._sender.done():
             self._closer = asyncio.create_task(self._close_socket(code, reason))
+
+    def _abort(self, code: int, reason: str) -> None:
+        """The client does not read: drop the queue, stop the sender and end the
+        connection's task; the server then drops the socket."""
+        self.closed = True
+        self.close_code = code
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        if self._sender is not None:
+            self._sender.cancel()
+        self._closer = asyncio.create_task(self._close_socket(code, reason))
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            self._owner.cancel()
 
     async def _drain(self) -> None:
         websocket = self.websocket

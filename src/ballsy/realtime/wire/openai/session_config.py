@@ -4,28 +4,30 @@
 The client talks about its session in OpenAI's words (voices, audio formats,
 ``turn_detection``); :class:`RealtimeSessionConfig` keeps those words, and
 :meth:`RealtimeSessionConfig.engine_options` turns them into the engine's
-:class:`~ballsy.realtime.engine.SessionOptions`.
+:class:`~ballsy.realtime.session.options.SessionOptions`. The ``session`` body of a
+``session.update`` is validated as :class:`SessionUpdate` by the protocol union
+(:mod:`~ballsy.realtime.wire.openai.protocol`); the checks that need the server's
+settings and voices happen in :meth:`RealtimeSessionConfig.updated`.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.config import Settings
-from ballsy.realtime.engine import SessionOptions
+from ballsy.names import OPENAI_VOICES
+from ballsy.realtime.session.options import SessionOptions
 from ballsy.speech.vad import TurnConfig
 
 Dialect = Literal["ga", "beta"]
 RATE = 24_000
-# OpenAI's voice names: accepted (clients send them by habit) and spoken with Ballsy's
-# default voice; Ballsy's own voice names choose that voice.
-OPENAI_VOICES = frozenset(
-    {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
-)
+MAX_INSTRUCTIONS = 16_000
+"""Longest ``instructions`` a client may set (``session.update`` and ``response.create``)."""
 
 
 class SessionConfigError(Exception):
@@ -86,7 +88,7 @@ class SessionUpdate(_Model):
     """Both shapes' fields; unknown ones (tools, temperature, tracing…) are ignored."""
 
     type: Literal["realtime", "transcription"] | None = None
-    instructions: str | None = Field(default=None, max_length=16_000)
+    instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS)
     voice: str | None = Field(default=None, max_length=64)
     speed: float | None = Field(default=None, ge=0.25, le=4.0)
     modalities: list[Literal["text", "audio"]] | None = None
@@ -123,6 +125,7 @@ class RealtimeSessionConfig:
     voice: str
     transcription: dict[str, Any] | None
     turn_detection: TurnDetection | None
+    """None: manual turn-taking (the client commits its audio)."""
     instructions: str | None = None
     speed: float = 1.0
     audio_output: bool = True
@@ -137,14 +140,10 @@ class RealtimeSessionConfig:
             turn_detection=_turn_detection(TurnDetectionUpdate(), settings),
         )
 
-    def updated(self, body: object, settings: Settings, voices: list[str]) -> RealtimeSessionConfig:
-        """This config with a ``session.update``'s ``session`` applied."""
-        try:
-            update = SessionUpdate.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise SessionConfigError(f"{where}: {first['msg']}", f"session.{where}") from None
+    def updated(
+        self, update: SessionUpdate, settings: Settings, voices: Sequence[str]
+    ) -> RealtimeSessionConfig:
+        """This config with a validated ``session.update`` applied."""
         if update.type == "transcription":
             raise SessionConfigError("transcription sessions are not supported", "session.type")
         _check_formats(update)
@@ -176,15 +175,17 @@ class RealtimeSessionConfig:
             )
         return config
 
-    def engine_options(self, settings: Settings, ballsy_voices: list[str]) -> SessionOptions:
+    def engine_options(self, settings: Settings, ballsy_voices: Sequence[str]) -> SessionOptions:
+        server_vad = self.turn_detection is not None
         detection = self.turn_detection or _turn_detection(TurnDetectionUpdate(), settings)
         return SessionOptions(
             input_rate=RATE,
             output_rate=RATE,
             voice=self.voice if self.voice in ballsy_voices else None,
             speed=self.speed,
-            server_vad=self.turn_detection is not None,
-            auto_respond=self.turn_detection is not None and detection.create_response,
+            server_vad=server_vad,
+            auto_respond=server_vad and detection.create_response,
+            barge_in=server_vad and detection.interrupt_response,
             instructions=self.instructions,
             partial_transcripts=False,
             speak=self.audio_output,
@@ -254,7 +255,9 @@ def _check_formats(update: SessionUpdate) -> None:
             )
 
 
-def _voice(voice: str | VoiceId, voices: list[str]) -> str:
+def _voice(voice: str | VoiceId, voices: Sequence[str]) -> str:
+    """A Ballsy voice chooses that voice; an OpenAI name (clients send them by habit)
+    is accepted and spoken with Ballsy's default voice."""
     name = voice.id if isinstance(voice, VoiceId) else voice
     if name in voices or name in OPENAI_VOICES:
         return name
