@@ -13,6 +13,7 @@ test:
 	@scripts/bootstrap.sh dev
 	@scripts/tools.sh
 	@scripts/browser.sh
+	@scripts/speech_tools.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
