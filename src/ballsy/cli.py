@@ -33,10 +33,11 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default: HOST or 0.0.0.0)."),
     port: int | None = typer.Option(None, help="Port (default: PORT or 8080)."),
     role: str | None = typer.Option(
-        None, help="api | realtime | all: the routes served (default: SERVER_ROLE or all)."
+        None,
+        help="api | realtime | wyoming | all: what is served (default: SERVER_ROLE or all).",
     ),
 ) -> None:
-    """Start the HTTP and WebSocket server."""
+    """Start the HTTP and WebSocket server (and Wyoming when WYOMING_PORT is set)."""
     settings = Settings()
     if host:
         settings.host = host
@@ -44,13 +45,39 @@ def serve(
         settings.port = port
     if role:
         if role not in get_args(ServerRole):
-            raise typer.BadParameter("role must be api, realtime or all", param_hint="--role")
+            raise typer.BadParameter(
+                "role must be api, realtime, wyoming or all", param_hint="--role"
+            )
         settings.server_role = role  # type: ignore[assignment]
+    _serve(settings)
+
+
+@cli.command()
+def wyoming(
+    host: str | None = typer.Option(None, help="Wyoming bind address (default: WYOMING_HOST)."),
+    port: int | None = typer.Option(None, help="Wyoming port (default: WYOMING_PORT, else 10300)."),
+) -> None:
+    """Serve only Home Assistant's Wyoming protocol (STT, TTS, conversation); HTTP on
+    HOST:PORT answers just /health, /ready and /metrics."""
+    settings = Settings()
+    settings.server_role = "wyoming"
+    if host:
+        settings.wyoming_host = host
+    if port:
+        settings.wyoming_port = port
+    problems = settings.wyoming_problems()
+    if problems:
+        typer.echo(f"error: {'; '.join(problems)}", err=True)
+        raise typer.Exit(2)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
     # Before anything logs, so every line (uvicorn's and SQLAlchemy's too) shares a format.
     from ballsy.observability.logging import configure_logging, get_logger
 
     configure_logging(settings)
-    if settings.server_role != "all" and not settings.redis_url:
+    if settings.server_role not in ("all", "wyoming") and not settings.redis_url:
         # Tickets and sessions live in process memory: an api instance's ticket is
         # unknown to a realtime instance. Fine for one box trying roles out, not more.
         get_logger("ballsy.cli").warning(

@@ -75,7 +75,7 @@ def test_serve_takes_a_role_and_refuses_others() -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["serve", "--role", "websocket"])
     assert result.exit_code == 2
-    assert "role must be api, realtime or all" in result.output
+    assert "role must be api, realtime, wyoming or all" in result.output
     assert "--role" in runner.invoke(cli, ["serve", "--help"]).output
 
 
