@@ -66,3 +66,30 @@ async def test_event_loop_stays_free_while_generating() -> None:
     await llm.close()
     # A blocked loop would tick ~0 times; a free one ticks about once per 10 ms.
     assert ticks >= (elapsed / 0.01) * 0.3
+
+
+async def test_prompt_cache_keeps_each_conversation_prefix_within_its_budget() -> None:
+    llm = LocalLLM(prompt_cache_mb=16)
+    persona = ChatMessage(role="system", content="You are Ballsy, a friendly voice assistant.")
+    ada = [persona, ChatMessage(role="user", content="Tell me about the moon.")]
+    bob = [persona, ChatMessage(role="user", content="Name three rivers in Europe.")]
+    options = GenerationOptions(max_tokens=24, temperature=0)
+    first = await complete(llm, ada, options)
+    await complete(llm, bob, options)  # another conversation uses the context meanwhile
+    follow_up = [
+        *ada,
+        ChatMessage(role="assistant", content=first.text),
+        ChatMessage(role="user", content="And the sun?"),
+    ]
+    cache = llm._llama.cache
+    assert len(cache.cache_state) == 2
+    # Each state keeps one row of logits, not one per prompt token, and the budget
+    # counts every byte it keeps.
+    assert all(state.scores.shape[0] == 1 for state in cache.cache_state.values())
+    assert cache.cache_size <= 16 * 1024 * 1024
+    # Ada's conversation is found again by prefix after Bob's ran.
+    ada_key = next(iter(cache.cache_state))
+    assert cache._find_longest_prefix_key(ada_key + (1, 2, 3)) == ada_key
+    await complete(llm, follow_up, options)
+    assert len(cache.cache_state) == 3
+    await llm.close()

@@ -1,4 +1,11 @@
-"""The messages an LLM sees for one turn: persona, what day it is, memory, question."""
+"""The messages an LLM sees for one turn: persona, what day it is, memory, question.
+
+The prompt is built for the model's prompt cache: everything before the new question
+stays the same from turn to turn, so a local model evaluates only the new tail instead
+of the whole prompt again. That is why the clock line says the hour, not the minute
+(a minute-precise clock would change the first tokens every minute); precise times are
+the time skill's job.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from ballsy.store.models import Message
 def build_prompt(
     *, system_prompt: str, now: datetime, memory: Sequence[Message], text: str
 ) -> list[ChatMessage]:
-    system = f"{system_prompt}\nToday is {now:%A, %B %d, %Y}; the time is {now:%H:%M}."
+    system = f"{system_prompt}\nToday is {now:%A, %B %d, %Y}; the local time is about {now:%H}:00."
     messages = [ChatMessage(role="system", content=system)]
     for message in memory:
         if message.role in ("user", "assistant"):

@@ -1,7 +1,9 @@
 """Local LLM: llama.cpp running a GGUF file, SmolLM2-135M-Instruct by default.
 
 The model is loaded once per process, lazily, and generation runs on one dedicated
-thread (a llama.cpp context is not thread-safe). Tokens cross back to the event loop
+thread (a llama.cpp context is not thread-safe). A RAM prompt cache keeps the
+evaluated state of recent prompts, so a conversation's stable prefix (persona and
+memory) is evaluated once, not at every turn. Tokens cross back to the event loop
 through a bounded queue; closing the stream sets a flag the generating thread checks
 after every token, so a cancelled reply stops costing CPU at once.
 """
@@ -54,10 +56,12 @@ class LocalLLM:
         context_size: int = 2048,
         threads: int = 1,
         max_waiting: int = 16,
+        prompt_cache_mb: int = 256,
     ) -> None:
         self._model_path = model_path
         self._context_size = context_size
         self._threads = threads
+        self._prompt_cache_bytes = prompt_cache_mb * 1024 * 1024
         self._llama: Any = None
         self._load_lock = threading.Lock()
         # One generation at a time on one thread; others wait their turn in order.
@@ -87,13 +91,25 @@ class LocalLLM:
                         raise ModelUnavailable(f"local model file not found: {path}")
                     from llama_cpp import Llama
 
-                    self._llama = Llama(
+                    from ballsy.llm.prompt_cache import PromptCache
+
+                    llama = Llama(
                         model_path=str(path),
                         n_ctx=self._context_size,
                         n_threads=self._threads,
                         n_threads_batch=self._threads,
+                        # Flash attention: faster on CPU, and the plain attention path of
+                        # portable x86 builds loses enough precision in a batched prompt
+                        # evaluation (F16 KV) to derail a 135M model's first reply.
+                        flash_attn=True,
                         verbose=False,
                     )
+                    if self._prompt_cache_bytes:
+                        # States keyed by prompt prefix: a conversation's next turn
+                        # restores its persona + memory instead of evaluating them again,
+                        # even after other conversations used the context meanwhile.
+                        llama.set_cache(PromptCache(capacity_bytes=self._prompt_cache_bytes))
+                    self._llama = llama
                 except BaseException:
                     record_model_load(path.stem, 0.0, ok=False)
                     raise

@@ -19,6 +19,7 @@ class LLMRegistry:
             settings.local_llm_model_path,
             context_size=settings.local_llm_context,
             threads=settings.local_llm_threads,
+            prompt_cache_mb=settings.local_llm_prompt_cache_mb,
         )
         self._providers: dict[str, LLMProvider] = {"local": self.local}
         if settings.llm_provider != "local":
