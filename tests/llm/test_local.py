@@ -89,7 +89,7 @@ async def test_prompt_cache_keeps_each_conversation_prefix_within_its_budget() -
     assert cache.cache_size <= 16 * 1024 * 1024
     # Ada's conversation is found again by prefix after Bob's ran.
     ada_key = next(iter(cache.cache_state))
-    assert cache._find_longest_prefix_key(ada_key + (1, 2, 3)) == ada_key
+    assert cache._find_longest_prefix_key((*ada_key, 1, 2, 3)) == ada_key
     await complete(llm, follow_up, options)
     assert len(cache.cache_state) == 3
     await llm.close()
