@@ -8,6 +8,7 @@ import pytest
 
 from ballsy.errors import ServiceBusy
 from ballsy.realtime.session.events import (
+    Announcement,
     InputOverrun,
     Interrupted,
     ReplyAudio,
@@ -218,3 +219,18 @@ async def test_manual_turn_taking_accepts_a_whole_recorded_turn_at_once() -> Non
     assert await r.session.commit() is not None
     await r.feed(tone(70.0), realtime=False)  # but not more than a turn can hold
     assert r.of(InputOverrun)
+
+
+async def test_an_announcement_waits_for_the_turn_in_progress_then_speaks() -> None:
+    r = rig(responder=FakeResponder(STORY))
+    r.session.submit_text("tell me a story")
+    await r.until(ReplyAudio, count=2)
+    notice_id = r.session.announce("Your pasta timer is done.", kind="timer")
+    first = await r.until(TurnEnded)
+    assert isinstance(first, TurnEnded) and first.status == "completed"  # not interrupted
+    announced = await r.until(Announcement)
+    assert isinstance(announced, Announcement) and announced.turn_id == notice_id
+    second = await r.until(TurnEnded, count=2)
+    assert isinstance(second, TurnEnded) and second.turn_id == notice_id
+    assert second.text == "Your pasta timer is done." and second.handled_by == "notice:timer"
+    assert len(r.responder.stored) == 1  # the announcer keeps its own record

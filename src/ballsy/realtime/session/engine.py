@@ -39,10 +39,15 @@ from ballsy.realtime.session.commands import (
     SubmitText,
     Truncate,
 )
-from ballsy.realtime.session.events import SessionEvent, TranscriptFinal, TurnEnded
+from ballsy.realtime.session.events import (
+    Announcement,
+    SessionEvent,
+    TranscriptFinal,
+    TurnEnded,
+)
 from ballsy.realtime.session.listener import Listener, Utterance, new_turn_id
 from ballsy.realtime.session.options import SessionOptions
-from ballsy.realtime.session.ports import SessionPorts, Voice
+from ballsy.realtime.session.ports import AnnouncedTurn, PreparedTurn, SessionPorts, Voice
 from ballsy.realtime.session.reply import FRAME_S, ReplyHandle, ReplyStyle, turn_error
 
 log = get_logger("ballsy.realtime.session")
@@ -180,6 +185,15 @@ class VoiceSession:
         self._start_turn(turn_id, self._typed(turn_id, cleaned, respond, style))
         return turn_id
 
+    def announce(self, text: str, *, kind: str = "notice") -> str:
+        """Speak ``text`` unasked (a due timer, a reminder): after the turn in progress,
+        as a reply of its own that the user can barge in on. Nothing is stored: the
+        caller keeps its own record. Returns the announcement's turn id."""
+        turn_id = new_turn_id()
+        style = ReplyStyle(instructions=None, speak=self.options.speak)
+        self._queue_turn(turn_id, self._announce(turn_id, text, kind, style))
+        return turn_id
+
     def interrupt(self) -> None:
         """Barge-in or client cancel: stop the turn now (what was heard is still stored)."""
         if self._turn is not None and not self._turn.done():
@@ -241,6 +255,12 @@ class VoiceSession:
         return limited is None or self.ports.clock.now() - limited > LIMITED_PAUSE_S
 
     # --- turns ---------------------------------------------------------------------------
+
+    def _queue_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Start ``work`` as a turn once the one in progress has ended."""
+        previous = self._turn
+        self._turn_id = turn_id
+        self._turn = asyncio.create_task(self._guarded(turn_id, previous, work))
 
     def _start_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
         """One turn at a time: a new one interrupts the one in progress (or, with
@@ -306,6 +326,10 @@ class VoiceSession:
             return
         await self._respond(utterance.turn_id, text, style, confirmed, timings)
 
+    async def _announce(self, turn_id: str, text: str, kind: str, style: ReplyStyle) -> None:
+        self._emit(Announcement(turn_id, text, kind))
+        await self._speak(turn_id, AnnouncedTurn(self.user, text, kind), style)
+
     async def _typed(self, turn_id: str, text: str, respond: bool, style: ReplyStyle) -> None:
         confirmed = self.ports.clock.now()
         if not respond:
@@ -323,6 +347,16 @@ class VoiceSession:
         timings: TurnTimings,
     ) -> None:
         turn = await self.ports.responder.begin(self.user, text, instructions=style.instructions)
+        await self._speak(turn_id, turn, style, confirmed, timings)
+
+    async def _speak(
+        self,
+        turn_id: str,
+        turn: PreparedTurn,
+        style: ReplyStyle,
+        confirmed: float | None = None,
+        timings: TurnTimings | None = None,
+    ) -> None:
         options = self.options
         voice = Voice(
             name=options.voice,
@@ -337,8 +371,8 @@ class VoiceSession:
             style=style,
             voice=voice,
             emit=self._emit,
-            confirmed_at=confirmed,
-            timings=timings,
+            confirmed_at=self.ports.clock.now() if confirmed is None else confirmed,
+            timings=timings or TurnTimings(),
         )
         self._reply = reply
         self._replies[turn_id] = reply

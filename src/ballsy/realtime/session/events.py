@@ -107,6 +107,17 @@ class TurnEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class Announcement:
+    """Ballsy speaks up by itself (a timer is due, a reminder): the reply events of
+    ``turn_id`` that follow speak ``text``."""
+
+    turn_id: str
+    text: str
+    kind: str
+    """What it is about (``timer``, ``reminder`` …), for the client's display."""
+
+
+@dataclass(frozen=True, slots=True)
 class InputOverrun:
     """Audio arrived faster than real time allows; ``dropped_ms`` of it was dropped."""
 
@@ -134,6 +145,7 @@ SessionEvent = (
     | ReplyAudio
     | Interrupted
     | TurnEnded
+    | Announcement
     | InputOverrun
     | SessionError
 )

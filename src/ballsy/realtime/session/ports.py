@@ -80,9 +80,29 @@ class PreparedTurn(Protocol):
         """The reply text as it is produced; closing it stops generation."""
         ...
 
-    async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int:
+    async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int | None:
         """Store the turn with the reply the user heard; returns its history id."""
         ...
+
+
+class AnnouncedTurn:
+    """A :class:`PreparedTurn` that speaks a fixed text Ballsy says by itself."""
+
+    def __init__(self, user_id: str, text: str, kind: str) -> None:
+        self.user_id = user_id
+        self.text = text
+        self.handled_by = f"notice:{kind}"
+        self.usage: dict[str, int] = {}
+        self.stages: Mapping[str, float] = {}
+
+    async def _say(self) -> AsyncIterator[str]:
+        yield self.text
+
+    def pieces(self) -> AsyncIterator[str]:
+        return self._say()
+
+    async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int | None:
+        return None  # the announcer keeps its own record
 
 
 class Responder(Protocol):
