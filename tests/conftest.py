@@ -64,6 +64,9 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides: 
     # Shared apps serve many tests as the same few users; tests/state and
     # tests/security exercise the real per-user limit with their own settings.
     values.setdefault("max_requests_per_minute", 100_000)
+    # ASGI test clients send made-up Host names (testserver, t); tests/security checks
+    # the loopback-only default of AUTH_MODE=none with its own settings.
+    values.setdefault("allowed_hosts", ["*"])
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

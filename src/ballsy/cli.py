@@ -30,7 +30,9 @@ cli.command()(plan)
 
 @cli.command()
 def serve(
-    host: str | None = typer.Option(None, help="Bind address (default: HOST or 0.0.0.0)."),
+    host: str | None = typer.Option(
+        None, help="Bind address (default: HOST, else 127.0.0.1 with AUTH_MODE=none, 0.0.0.0)."
+    ),
     port: int | None = typer.Option(None, help="Port (default: PORT or 8080)."),
     role: str | None = typer.Option(
         None,
@@ -49,6 +51,10 @@ def serve(
                 "role must be api, realtime, wyoming or all", param_hint="--role"
             )
         settings.server_role = role  # type: ignore[assignment]
+    problems = settings.bind_problems()
+    if problems:
+        typer.echo(f"error: {'; '.join(problems)}", err=True)
+        raise typer.Exit(2)
     _serve(settings)
 
 

@@ -76,6 +76,21 @@ class ProviderTimeout(ProviderError):
     code = "provider_timeout"
 
 
+class DatabaseUnavailable(BallsyError):
+    """The database cannot be reached (restarting, failed over, pool exhausted).
+
+    Answered as 503 with ``Retry-After``: the pool drops dead connections on the first
+    failure, so a retry after the database is back gets a fresh one.
+    """
+
+    status_code = 503
+    code = "database_unavailable"
+    retry_after: ClassVar[int] = 1
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ModelUnavailable(BallsyError):
     """A local model could not be found or loaded."""
 

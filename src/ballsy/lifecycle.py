@@ -207,7 +207,7 @@ def run_server(app: FastAPI, settings: Settings) -> None:
 
     config = uvicorn.Config(
         app,
-        host=settings.host,
+        host=settings.bind_host,
         port=settings.port,
         # Logging is configured by Ballsy (configure_logging); uvicorn's own dictConfig
         # would give its loggers separate handlers and a second format.

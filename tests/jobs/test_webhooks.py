@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 
 import pytest
 
@@ -46,3 +47,16 @@ async def test_an_unreachable_receiver_is_retried_then_given_up() -> None:
         url, {"event": "x"}, secret="k", attempts=3, request_timeout=1.0, allow_private=False
     )
     assert refused is False  # refused before any connection, without retrying
+
+
+async def test_webhook_urls_are_logged_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    url = f"http://hook:pa:ss@127.0.0.1:{free_port()}/hook?token=tok-s3cret&id=7"
+    with caplog.at_level(logging.WARNING):
+        delivered = await deliver(
+            url, {"event": "x"}, secret="k", attempts=1, request_timeout=1.0, allow_private=True
+        )
+    assert delivered is False
+    logged = caplog.text + " ".join(str(r.msg) for r in caplog.records)
+    assert "ballsy.jobs.webhook_failed" in logged
+    assert "tok-s3cret" not in logged and "pa:ss" not in logged
+    assert "token=***" in logged and "id=7" in logged

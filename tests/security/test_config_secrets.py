@@ -145,3 +145,32 @@ async def test_passwords() -> None:
     assert await verify_password("a long enough password", hashed)
     assert not await verify_password("a wrong password", hashed)
     assert not await verify_password("anything", None)
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("postgresql://app:p:w@db/x", "postgresql://app:***@db/x"),
+        ("postgresql://app:p@ss:w@db:5432/x", "postgresql://app:***@db:5432/x"),
+        ("https://h.example/hook?token=abc&x=1", "https://h.example/hook?token=***&x=1"),
+        (
+            "https://b.s3.amazonaws.com/k?X-Amz-Credential=AK&X-Amz-Signature=dead&X-Amz-Expires=9",
+            "https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=9",
+        ),
+        (
+            "https://x.blob.core.windows.net/c?sv=1&sig=abc",
+            "https://x.blob.core.windows.net/c?sv=1&sig=***",
+        ),
+        (
+            "https://x/y?key=1&api_key=2&access_token=3#id_token=4",
+            "https://x/y?key=***&api_key=***&access_token=***#id_token=***",
+        ),
+        (
+            "https://x/y?signature=s&password=p&secret=q",
+            "https://x/y?signature=***&password=***&secret=***",
+        ),
+        ("http://[::1", "***"),
+    ],
+)
+def test_passwords_with_separators_and_query_secrets_are_redacted(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted

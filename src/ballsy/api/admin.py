@@ -19,6 +19,7 @@ from ballsy.admin.counters import ErrorCounters, read_counters
 from ballsy.admin.live import live_connections
 from ballsy.api.auth import KeyCreated, KeyCreateIn, KeyOut
 from ballsy.api.deps import ServicesDep, require_admin
+from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
 from ballsy.jobs.options import JobStatus
 from ballsy.names import ClientId
 from ballsy.security.users import UserInfo
@@ -26,7 +27,12 @@ from ballsy.store.analytics_repository import TurnAnalyticsRepository
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.repositories import UsageRepository
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=errors(403, 409),
+)
 
 
 class UserOut(BaseModel):
@@ -55,7 +61,7 @@ class UserCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ClientId
-    role: str = Field(default="user", pattern=r"^(user|admin)$")
+    role: str = Field(default="user", max_length=5, pattern=r"^(user|admin)$")
     password: str | None = Field(default=None, min_length=10, max_length=1024)
     with_key: bool = True
 
@@ -68,7 +74,7 @@ class UserCreatedOut(BaseModel):
 class UserUpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: str | None = Field(default=None, pattern=r"^(user|admin)$")
+    role: str | None = Field(default=None, max_length=5, pattern=r"^(user|admin)$")
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=1024)
 
@@ -83,7 +89,7 @@ class UsageOut(BaseModel):
 async def list_users(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[UserOut]:
     return [UserOut.of(u) for u in await services.users.list_users(limit=limit, offset=offset)]
 
@@ -96,7 +102,7 @@ async def create_user(body: UserCreateIn, services: ServicesDep) -> UserCreatedO
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-async def update_user(user_id: str, body: UserUpdateIn, services: ServicesDep) -> UserOut:
+async def update_user(user_id: ObjectId, body: UserUpdateIn, services: ServicesDep) -> UserOut:
     user = await services.users.update_user(
         user_id, active=body.active, role=body.role, password=body.password
     )
@@ -104,7 +110,7 @@ async def update_user(user_id: str, body: UserUpdateIn, services: ServicesDep) -
 
 
 @router.get("/users/{user_id}/keys", response_model=list[KeyOut])
-async def list_user_keys(user_id: str, services: ServicesDep) -> list[KeyOut]:
+async def list_user_keys(user_id: ObjectId, services: ServicesDep) -> list[KeyOut]:
     await services.users.get_user(user_id)  # 404 for an unknown user, not an empty list
     return [KeyOut.of(key) for key in await services.users.list_keys(user_id)]
 
@@ -112,7 +118,9 @@ async def list_user_keys(user_id: str, services: ServicesDep) -> list[KeyOut]:
 @router.post(
     "/users/{user_id}/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED
 )
-async def create_user_key(user_id: str, body: KeyCreateIn, services: ServicesDep) -> KeyCreated:
+async def create_user_key(
+    user_id: ObjectId, body: KeyCreateIn, services: ServicesDep
+) -> KeyCreated:
     issued = await services.users.create_key(
         user_id, name=body.name, expires_in_days=body.expires_in_days
     )
@@ -120,7 +128,7 @@ async def create_user_key(user_id: str, body: KeyCreateIn, services: ServicesDep
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-async def revoke_key(key_id: str, services: ServicesDep) -> KeyOut:
+async def revoke_key(key_id: ObjectId, services: ServicesDep) -> KeyOut:
     return KeyOut.of(await services.users.revoke_key(key_id, owner=None))
 
 

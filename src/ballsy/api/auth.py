@@ -12,10 +12,11 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import ObjectId, errors
 from ballsy.security.tokens import TokenPair
 from ballsy.security.users import IssuedKey, KeyInfo
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(403))
 
 
 class LoginIn(BaseModel):
@@ -97,14 +98,14 @@ class TicketOut(BaseModel):
     expires_in: int
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses=errors(401, 404, 429))
 async def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     """Password login (``AUTH_MODE=jwt``): an access and a refresh token."""
     client_ip = request.client.host if request.client else "unknown"
     return TokenOut.of(await services.auth.login(body.username, body.password, client_ip))
 
 
-@router.post("/refresh", response_model=TokenOut)
+@router.post("/refresh", response_model=TokenOut, responses=errors(401, 404))
 async def refresh(body: RefreshIn, services: ServicesDep) -> TokenOut:
     """A new token pair; the refresh token sent is spent."""
     return TokenOut.of(await services.auth.refresh(body.refresh_token))
@@ -129,7 +130,7 @@ async def create_my_key(body: KeyCreateIn, user: CurrentUser, services: Services
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-async def revoke_my_key(key_id: str, user: CurrentUser, services: ServicesDep) -> KeyOut:
+async def revoke_my_key(key_id: ObjectId, user: CurrentUser, services: ServicesDep) -> KeyOut:
     """Revoke one of your keys (someone else's key id is a 404)."""
     return KeyOut.of(await services.users.revoke_key(key_id, owner=user.user_id))
 

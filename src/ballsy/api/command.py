@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import errors
 from ballsy.api.schemas import CommandIn, CommandOut, HandledBy
 from ballsy.assistant.service import TurnResult
 
-router = APIRouter(prefix="/api", tags=["assistant"])
+router = APIRouter(prefix="/api", tags=["assistant"], responses=errors(502))
 
 
 def command_out(result: TurnResult) -> CommandOut:

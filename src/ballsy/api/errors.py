@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ballsy.errors import BallsyError
+from ballsy.errors import BallsyError, DatabaseUnavailable
+from ballsy.store.db import CONNECTION_ERRORS, is_unavailable
 
 log = logging.getLogger("ballsy.api")
 
@@ -85,7 +86,21 @@ def install_error_handlers(app: FastAPI) -> None:
             request, exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
         )
 
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        # Handled here (not by the catch-all below, which Starlette re-raises to the
+        # server as a crash): a database outage is an answer, 503, retry shortly.
+        if not is_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("ballsy.api.database_unavailable", extra={"error": type(exc).__name__})
+        down = DatabaseUnavailable("the database is unavailable; retry shortly")
+        return error_response(request, 503, down.code, down.message, headers=down.headers())
+
+    for kind in CONNECTION_ERRORS:
+        app.add_exception_handler(kind, _database_down)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):  # wrapped in something else on the way up
+            return await _database_down(request, exc)
         log.exception("ballsy.api.unhandled_error")
         return error_response(request, 500, "internal_error", "internal server error")

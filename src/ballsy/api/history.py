@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import MAX_ID
 from ballsy.api.schemas import HandledBy, HistoryItem, HistoryPage
 from ballsy.store.repositories import HistoryRepository
 
@@ -17,8 +18,12 @@ router = APIRouter(prefix="/api", tags=["assistant"])
 async def read_history(
     services: ServicesDep,
     user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, description="Page size; capped by the server.")] = 20,
-    before: Annotated[int | None, Query(ge=1, description="Id from next_before.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_ID, description="Page size; capped by the server.")
+    ] = 20,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Id from next_before.")
+    ] = None,
 ) -> HistoryPage:
     limit = min(limit, services.settings.history_max_page_size)
     async with services.database.transaction() as session:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import ServicesDep
+from ballsy.api.openapi import STREAMED, errors
 from ballsy.errors import InvalidInput, PayloadTooLarge, UnknownModel
 from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, OPENAI_VOICES
 from ballsy.services import Services
@@ -27,7 +28,8 @@ from ballsy.speech.formats import render_text, verbose_json
 from ballsy.speech.stt import TranscribeOptions, Transcript, stt_spec
 from ballsy.speech.tts import Int16Array
 
-router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"], responses=errors(400, 413))
+VoiceName = Annotated[str, Field(max_length=64)]
 
 TranscriptFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
@@ -116,12 +118,12 @@ async def _stream_transcript(
 Granularities = Annotated[list[Literal["word", "segment"]], Form(alias="timestamp_granularities[]")]
 
 
-@router.post("/transcriptions")
+@router.post("/transcriptions", responses=STREAMED)
 async def create_transcription(
     services: ServicesDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form(max_length=64)] = "whisper-1",
-    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}$")] = None,
+    language: Annotated[str | None, Form(max_length=3, pattern=r"^[a-z]{2,3}$")] = None,
     prompt: Annotated[str | None, Form(max_length=2000)] = None,
     response_format: Annotated[TranscriptFormat, Form()] = "json",
     temperature: Annotated[float, Form(ge=0.0, le=1.0)] = 0.0,
@@ -145,7 +147,7 @@ async def create_transcription(
     )
 
 
-@router.post("/translations")
+@router.post("/translations", responses=STREAMED)
 async def create_translation(
     services: ServicesDep,
     file: Annotated[UploadFile, File()],
@@ -174,7 +176,7 @@ class SpeechRequest(BaseModel):
 
     model: str = Field(max_length=64)
     input: str = Field(min_length=1, max_length=4096)
-    voice: str | dict[str, str] = Field(default="alloy")
+    voice: VoiceName | Annotated[dict[str, VoiceName], Field(max_length=4)] = "alloy"
     response_format: SpeechFormat = "mp3"
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: str | None = Field(default=None, max_length=4096)

@@ -11,33 +11,41 @@ import json
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import STREAMED, errors
 from ballsy.errors import BallsyError, InvalidInput, NotFound
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider, complete
 from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS
 from ballsy.services import Services
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=errors(400, 502))
+# Generous caps (the body limit binds first); they keep every string bounded.
+_TEXT = 100_000
+StopWord = Annotated[str, Field(max_length=256)]
 
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: str
-    text: str | None = None
+    type: str = Field(max_length=32)
+    text: str | None = Field(default=None, max_length=_TEXT)
 
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart] | None = None
+    content: (
+        Annotated[str, Field(max_length=_TEXT)]
+        | Annotated[list[ContentPart], Field(max_length=200)]
+        | None
+    ) = None
 
     def as_message(self) -> ChatMessage:
         if isinstance(self.content, list):
@@ -66,7 +74,7 @@ class ChatRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=8192)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=8192)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    stop: str | list[str] | None = None
+    stop: StopWord | Annotated[list[StopWord], Field(max_length=4)] | None = None
     n: int = Field(default=1, ge=1, le=1)
 
 
@@ -94,7 +102,7 @@ def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> s
     return f"data: {json.dumps(body)}\n\n"
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses={**STREAMED, **errors(504)})
 async def chat_completions(
     body: ChatRequest, services: ServicesDep, user: CurrentUser
 ) -> dict[str, Any] | StreamingResponse:

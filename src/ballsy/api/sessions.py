@@ -14,6 +14,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import ObjectId
 from ballsy.names import ClientId
 from ballsy.state.sessions import VoiceSession
 
@@ -62,14 +63,16 @@ async def open_session(body: SessionIn, user: CurrentUser, services: ServicesDep
 
 
 @router.get("/{session_id}", response_model=SessionOut)
-async def read_session(session_id: str, user: CurrentUser, services: ServicesDep) -> SessionOut:
+async def read_session(
+    session_id: ObjectId, user: CurrentUser, services: ServicesDep
+) -> SessionOut:
     session = await services.sessions.get(session_id, user.user_id)
     return SessionOut.of(session, services.sessions.timeout)
 
 
 @router.post("/{session_id}/heartbeat", response_model=SessionOut)
 async def heartbeat(
-    session_id: str, body: HeartbeatIn, user: CurrentUser, services: ServicesDep
+    session_id: ObjectId, body: HeartbeatIn, user: CurrentUser, services: ServicesDep
 ) -> SessionOut:
     """Keep the session (and its concurrency slot) alive; merges ``data``."""
     session = await services.sessions.touch(session_id, user.user_id, data=body.data)
@@ -77,6 +80,6 @@ async def heartbeat(
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def close_session(session_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+async def close_session(session_id: ObjectId, user: CurrentUser, services: ServicesDep) -> Response:
     await services.sessions.close(session_id, user.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,12 +19,15 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
 from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
 from ballsy.names import ClientId
 
-router = APIRouter(prefix="/api/transcriptions", tags=["transcription jobs"])
+router = APIRouter(
+    prefix="/api/transcriptions", tags=["transcription jobs"], responses=errors(400, 409, 507)
+)
 _READ_BYTES = 1024 * 1024
 
 
@@ -107,7 +110,8 @@ async def create_job(
     ] = None,
     model: Annotated[str | None, Form(max_length=64)] = None,
     language: Annotated[
-        str | None, Form(pattern=r"^([a-z]{2,3}|auto)$", description="ISO 639-1, or auto.")
+        str | None,
+        Form(max_length=4, pattern=r"^([a-z]{2,3}|auto)$", description="ISO 639-1, or auto."),
     ] = None,
     word_timestamps: Annotated[bool, Form()] = False,
     vad_filter: Annotated[bool, Form(description="Skip non-speech (recommended).")] = True,
@@ -159,7 +163,7 @@ async def list_jobs(
     services: ServicesDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Annotated[JobStatus | None, Query()] = None,
 ) -> JobPage:
     views = await services.jobs.list(user.user_id, limit=limit + 1, offset=offset, status=status)
@@ -170,7 +174,7 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def read_job(job_id: str, services: ServicesDep, user: CurrentUser) -> JobOut:
+async def read_job(job_id: ObjectId, services: ServicesDep, user: CurrentUser) -> JobOut:
     view = await services.jobs.get(user.user_id, job_id)
     urls: dict[str, str] = {}
     if view.status == "done":
@@ -183,7 +187,7 @@ async def read_job(job_id: str, services: ServicesDep, user: CurrentUser) -> Job
 
 @router.get("/{job_id}/result", response_class=PlainTextResponse)
 async def read_result(
-    job_id: str,
+    job_id: ObjectId,
     services: ServicesDep,
     user: CurrentUser,
     format: Annotated[OutputFormat, Query(description="txt | srt | vtt | json")] = "txt",
@@ -194,7 +198,9 @@ async def read_result(
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
-async def job_events(job_id: str, services: ServicesDep, user: CurrentUser) -> StreamingResponse:
+async def job_events(
+    job_id: ObjectId, services: ServicesDep, user: CurrentUser
+) -> StreamingResponse:
     """``progress`` events (the job as ``GET`` shows it) until the job ends."""
     views = services.jobs.events(user.user_id, job_id)
     first = await anext(views)  # a 404 happens here, before the stream starts
@@ -216,7 +222,9 @@ async def job_events(job_id: str, services: ServicesDep, user: CurrentUser) -> S
 
 
 @router.delete("/{job_id}", response_model=JobOut, responses={204: {"description": "Deleted."}})
-async def cancel_job(job_id: str, services: ServicesDep, user: CurrentUser) -> Response | JobOut:
+async def cancel_job(
+    job_id: ObjectId, services: ServicesDep, user: CurrentUser
+) -> Response | JobOut:
     """Cancel a queued or running job (200, kept as cancelled) or delete a finished one
     (204); its files are freed either way."""
     view = await services.jobs.cancel(user.user_id, job_id)

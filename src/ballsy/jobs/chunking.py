@@ -80,7 +80,8 @@ def probe_media(path: Path, max_seconds: float) -> MediaInfo:
     except av.error.FFmpegError as exc:
         raise UnsupportedMedia(
             "could not read the file as audio: the data is not in a known audio format",
-            detail={"reason": str(exc)},
+            # FFmpeg's reason without the file name it appends (a server path).
+            detail={"reason": getattr(exc, "strerror", None) or type(exc).__name__},
         ) from exc
     if info.duration is not None and info.duration > max_seconds:
         raise AudioTooLong(

@@ -48,6 +48,7 @@ log = get_logger("ballsy.jobs.runner")
 
 # Errors that retrying cannot fix: the job fails at once, with this message.
 PERMANENT = (UnsupportedMedia, InvalidInput, AudioTooLong, UnknownModel, PayloadTooLarge)
+INTERNAL_ERROR_MESSAGE = "the transcription failed on the server"
 Heartbeat = Callable[[], Awaitable[None]]
 Requeue = Callable[[str, int, datetime], Awaitable[None]]
 
@@ -273,7 +274,11 @@ class JobRunner:
 
     async def _retry(self, job: TranscriptionJob, exc: Exception) -> JobStatus | None:
         code = exc.code if isinstance(exc, BallsyError) else "internal_error"
-        message = exc.message if isinstance(exc, BallsyError) else f"{type(exc).__name__}: {exc}"
+        # The user sees only our own messages: an exception's text may hold file paths,
+        # SQL or someone's transcript. The log keeps its type for the operator.
+        message = exc.message if isinstance(exc, BallsyError) else INTERNAL_ERROR_MESSAGE
+        if not isinstance(exc, BallsyError):
+            log.warning("ballsy.jobs.internal_error", job_id=job.id, error=type(exc).__name__)
         if isinstance(exc, ModelUnavailable) or job.attempts >= self.settings.job_max_attempts:
             return await self._fail(job, code, self._gave_up(job.attempts, message))
         metrics.JOB_FAILURES.labels(code, "false").inc()
@@ -321,7 +326,9 @@ class JobRunner:
                         job_id, self.owner, utcnow(), self.settings.job_lease_seconds
                     )
             except Exception as exc:  # a database blip: the next beat may get through
-                log.warning("ballsy.jobs.lease_renewal_failed", job_id=job_id, error=str(exc))
+                log.warning(
+                    "ballsy.jobs.lease_renewal_failed", job_id=job_id, error=type(exc).__name__
+                )
                 continue
             if not renewed:
                 lost.set()

@@ -25,6 +25,7 @@ import httpx
 from ballsy.errors import InvalidInput
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
+from ballsy.security.secrets import redact_url
 
 log = get_logger("ballsy.jobs.webhooks")
 _RETRY_BASE_SECONDS = 1.0
@@ -96,7 +97,11 @@ async def deliver(
             except httpx.HTTPError as exc:
                 reason = type(exc).__name__
             log.warning(
-                "ballsy.jobs.webhook_failed", url=url, attempt=attempt, reason=reason, retry=retry
+                "ballsy.jobs.webhook_failed",
+                url=redact_url(url),  # webhook URLs carry the receiver's tokens
+                attempt=attempt,
+                reason=reason,
+                retry=retry,
             )
             if not retry or attempt == attempts:
                 break

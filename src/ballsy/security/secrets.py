@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -67,12 +67,52 @@ def resolve_secret_references(settings: Settings) -> Settings:
     return resolved
 
 
+# Query (and fragment) parameters whose value is a credential: tokens, API keys and
+# the signatures of pre-signed URLs (S3 X-Amz-Signature, GCS X-Goog-Signature, Azure sig).
+_SECRET_NAMES = frozenset({"key", "sig", "pwd", "pass", "code", "session", "jwt"})
+_SECRET_PARTS = ("token", "secret", "passw", "signature", "credential", "auth", "apikey")
+_PARAM = re.compile(r"(?P<sep>^|[&;])(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
+
+
+def _is_secret_name(name: str) -> bool:
+    lowered = unquote_plus(name).strip().lower()
+    return (
+        lowered in _SECRET_NAMES
+        or lowered.endswith(("key", "sig", "_id_token"))
+        or any(part in lowered for part in _SECRET_PARTS)
+    )
+
+
+def _redact_params(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        if not match["value"] or not _is_secret_name(match["name"]):
+            return match[0]
+        return f"{match['sep']}{match['name']}=***"
+
+    return _PARAM.sub(one, text)
+
+
 def redact_url(url: str | None) -> str | None:
-    """A URL safe to log: any password replaced by ``***``."""
+    """A URL safe to log: its password and any secret query parameter become ``***``.
+
+    The user info is split at the *last* ``@`` and the *first* ``:``, as URL parsers
+    do, so a password holding ``:`` or ``@`` is hidden whole.
+    """
     if not url:
         return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = re.sub(r":[^:@]*@", ":***@", parts.netloc, count=1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL we can take apart: hide it all
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if colon else netloc
+    return urlunsplit(
+        parts._replace(
+            netloc=netloc,
+            query=_redact_params(parts.query),
+            fragment=_redact_params(parts.fragment),
+        )
+    )
