@@ -13,6 +13,8 @@ from ballsy.config import Settings
 from ballsy.jobs.service import JobService
 from ballsy.lifecycle import ConnectionRegistry
 from ballsy.llm.registry import LLMRegistry
+from ballsy.notices.live import LiveListeners
+from ballsy.notices.scheduler import NoticeScheduler
 from ballsy.observability.logging import get_logger
 from ballsy.realtime.wire.penalties import OverrunPenalties
 from ballsy.security.service import AuthService
@@ -47,6 +49,9 @@ class Services:
     spend: SpendGuard
     # Transcription jobs; a worker runs in this process only with the embedded queue.
     jobs: JobService
+    # Due timers and reminders: fired once across instances, spoken to live listeners.
+    listeners: LiveListeners
+    notices: NoticeScheduler
     # Open WebSockets, closed with 1012 on shutdown (ballsy.lifecycle).
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     # Voice clients closed for flooding audio, barred from reconnecting for a while.
@@ -64,6 +69,7 @@ class Services:
         runtime = InferenceRuntime.from_settings(settings)
         speech = SpeechService(settings, runtime)
         preferences = PreferencesService(settings, database, llms.names)
+        listeners = LiveListeners()
         preferences.voices = sorted(
             {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         )
@@ -82,6 +88,10 @@ class Services:
             users=UserAdmin(database),
             spend=spend,
             jobs=JobService(settings, database, interactive=runtime),
+            listeners=listeners,
+            notices=NoticeScheduler(
+                database, listeners, poll_interval=settings.notice_poll_interval
+            ),
         )
 
     async def start(self) -> None:
@@ -89,6 +99,7 @@ class Services:
         await self.state.start()
         await self.speech.start()
         await self.jobs.start(run_worker=self.settings.runs_job_worker)
+        await self.notices.start()
         if self.settings.preload_models:
             # In the background: /health answers at once, the first voice turn is warm.
             self._preload = asyncio.create_task(self.preload())
@@ -110,6 +121,7 @@ class Services:
             self._preload.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._preload
+        await self.notices.close()
         await self.connections.close_all()
         await self.jobs.close()
         await self.speech.close()

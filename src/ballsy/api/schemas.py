@@ -13,7 +13,8 @@ from ballsy.names import ClientId
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="What the user said or typed.")
+    # MAX_COMMAND_LENGTH (at most this) is checked by the turn itself.
+    text: str = Field(max_length=100_000, description="What the user said or typed.")
     client_id: ClientId = Field(
         default="local",
         description="Who is talking; one user per client id until authentication is on.",
@@ -21,7 +22,7 @@ class CommandIn(BaseModel):
 
 
 class HandledBy(BaseModel):
-    kind: Literal["skill", "llm"]
+    kind: Literal["skill", "llm", "notice"]
     name: str
     model: str | None = None
 
@@ -72,7 +73,9 @@ class SettingsUpdate(BaseModel):
 
     voice: str | None = Field(default=None, max_length=64)
     speed: float | None = Field(default=None, ge=0.25, le=4.0)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    language: str | None = Field(
+        default=None, max_length=12, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
+    )
     system_prompt: str | None = Field(default=None, min_length=1, max_length=4000)
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: str | None = Field(default=None, max_length=128, pattern=r"^[\w./:@-]+$")

@@ -20,7 +20,9 @@ from fastapi.responses import FileResponse, Response
 from ballsy.api.command import command_out
 from ballsy.api.deps import ClientIdDep, CurrentUser, ServicesDep
 from ballsy.api.openai_audio import read_upload
+from ballsy.api.openapi import RowId, errors
 from ballsy.api.schemas import VoiceAudio, VoiceOut
+from ballsy.assistant.spoken import speakable
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, NotFound
 from ballsy.names import ClientId
@@ -29,7 +31,7 @@ from ballsy.speech.audio import encode_audio
 from ballsy.speech.stt import TranscribeOptions, stt_spec
 from ballsy.store.repositories import HistoryRepository, UserRepository
 
-router = APIRouter(prefix="/api", tags=["assistant"])
+router = APIRouter(prefix="/api", tags=["assistant"], responses=errors(400, 413, 502))
 
 AudioMode = Literal["base64", "url", "wav", "none"]
 
@@ -80,7 +82,8 @@ async def voice_command(
         raise InvalidInput("no speech was recognised in the audio", detail={"field": "file"})
     turn = await services.assistant.begin(client_id, transcript.text, source="voice")
     turn.timings.update({"decode_ms": decode_ms, "transcription_ms": transcription_ms})
-    reply = "".join([piece async for piece in services.assistant.reply(turn)])
+    # What is spoken is spoken text: a model's markdown is never read aloud.
+    reply = speakable("".join([piece async for piece in services.assistant.reply(turn)]))
     tts_start = time.perf_counter()
     speech = b""
     if audio != "none":
@@ -112,7 +115,7 @@ async def voice_command(
 
 @router.get("/voice/{history_id}/audio", response_class=FileResponse)
 async def voice_reply_audio(
-    history_id: int, services: ServicesDep, client_id: ClientIdDep
+    history_id: RowId, services: ServicesDep, client_id: ClientIdDep
 ) -> FileResponse:
     async with services.database.transaction() as session:
         user = await UserRepository(session).get_by_client_id(client_id)

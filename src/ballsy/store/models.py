@@ -223,3 +223,54 @@ class TranscriptionChunk(Base):
     end_sample: Mapped[int] = mapped_column(BigInteger)
     segments: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DueItem(Base):
+    """A timer or a reminder: what is said when ``due_at`` comes, and whether it was.
+
+    ``status`` goes ``pending`` → ``fired`` (or ``cancelled``) exactly once: the
+    scheduler's conditional UPDATE on ``status = 'pending'`` is the claim, committed
+    together with the notice's history record (:mod:`ballsy.notices.scheduler`).
+    """
+
+    __tablename__ = "due_items"
+    __table_args__ = (
+        Index("ix_due_items_status_due", "status", "due_at"),
+        Index("ix_due_items_user_kind_status", "user_id", "kind", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # timer | reminder
+    # A timer's name ("pasta", "" for none) or what to be reminded of.
+    label: Mapped[str] = mapped_column(String(200), default="")
+    due_at: Mapped[datetime] = mapped_column()
+    # A timer's length, to say "your 10 minute timer"; None for reminders.
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fired_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserList(Base):
+    """A named list of the user's ("shopping", "packing")."""
+
+    __tablename__ = "user_lists"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_user_lists_user_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListItem(Base):
+    """One entry of a :class:`UserList`, in the order it was added."""
+
+    __tablename__ = "list_items"
+    __table_args__ = (Index("ix_list_items_list_id", "list_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    list_id: Mapped[str] = mapped_column(ForeignKey("user_lists.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

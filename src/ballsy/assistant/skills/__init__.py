@@ -1,9 +1,10 @@
-"""Built-in skills: answers that need no LLM (math, time, links).
+"""Built-in skills: answers that need no LLM (math, time, links; timers, reminders, lists).
 
 `find_skill_reply` offers an utterance to each skill in priority order and
 returns the first reply, or None so the LLM handles the turn. Math goes first
 because it only answers pure expressions; the links skill goes last because
-its patterns are the broadest.
+its patterns are the broadest. The personal skills (timers, reminders, lists) read
+and change the user's data, so they are a step of their own (:mod:`.personal`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,41 @@ from .arithmetic import MathSkill
 from .base import Skill, SkillContext, SkillReply
 from .clock import ClockSkill
 from .links import LinksSkill
+from .lists import ListSkill
+from .personal import (
+    Effect,
+    PersonalReply,
+    PersonalSkill,
+    PersonalStore,
+    find_personal_request,
+)
+from .reminders import ReminderSkill
+from .timers import TimerSkill
 
 __all__ = [
     "DEFAULT_SKILLS",
+    "PERSONAL_SKILLS",
     "ClockSkill",
+    "Effect",
     "LinksSkill",
+    "ListSkill",
     "MathSkill",
+    "PersonalReply",
+    "PersonalSkill",
+    "PersonalStore",
+    "ReminderSkill",
     "Skill",
     "SkillContext",
     "SkillReply",
+    "TimerSkill",
+    "find_personal_request",
     "find_skill_reply",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SKILLS: tuple[Skill, ...] = (MathSkill(), ClockSkill(), LinksSkill())
+PERSONAL_SKILLS: tuple[PersonalSkill, ...] = (TimerSkill(), ReminderSkill(), ListSkill())
 
 
 def find_skill_reply(

@@ -27,6 +27,7 @@ from ballsy.errors import BallsyError, InvalidInput, NotFound
 from ballsy.observability.logging import get_logger
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import (
+    Announcement,
     InputCommitted,
     ReplyAudio,
     ReplyDelta,
@@ -293,6 +294,8 @@ class RealtimeConversation:
                 self._response_started(event.turn_id)
             case TurnEnded():
                 self._turn_ended(event)
+            case Announcement():
+                self._announced(event.turn_id)
             case SessionError():
                 self._events.error(event.code, event.message, kind="server_error")
             case _:
@@ -363,6 +366,16 @@ class RealtimeConversation:
         self._assistant_items[response.shape.item_id] = turn_id
         while len(self._assistant_items) > REMEMBERED_ITEMS:
             self._assistant_items.popitem(last=False)
+
+    def _announced(self, turn_id: str) -> None:
+        """Ballsy speaks up by itself (a due timer): a server-initiated response, like a
+        server-VAD answer, that leaves the client's pending input alone."""
+        config = self._config
+        shape = ResponseShape.new(audio=config.audio_output, voice=config.voice)
+        response = self._responses[turn_id] = _Response(shape, turn_id=turn_id)
+        if self._active is None:
+            self._active = response
+        self._events.response_created(shape)
 
     def _turn_ended(self, event: TurnEnded) -> None:
         self._user_audio.pop(event.turn_id, None)

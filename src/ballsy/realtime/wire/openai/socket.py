@@ -146,13 +146,16 @@ async def realtime_socket(websocket: WebSocket) -> None:
         await websocket.send_json({"type": "error", "event_id": new_id("event"), "error": error})
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
-    await serve_connection(
-        websocket,
-        connection,
-        SocketServices(
-            services.sessions, services.connections, services.settings, services.overruns
-        ),
-        user_id=principal.user_id,
-        device=f"openai-realtime:{model}",
-        endpoint="openai_realtime",
+    sockets = SocketServices(
+        services.sessions, services.connections, services.settings, services.overruns
     )
+    # Due timers and reminders of this user are spoken here while the socket is open.
+    with services.listeners.session(principal.name, connection.session):
+        await serve_connection(
+            websocket,
+            connection,
+            sockets,
+            user_id=principal.user_id,
+            device=f"openai-realtime:{model}",
+            endpoint="openai_realtime",
+        )
