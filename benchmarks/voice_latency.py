@@ -1,19 +1,22 @@
 """Voice latency: true end of speech → first reply audio byte, over the native WebSocket.
 
-Starts a real ``ballsy serve`` (embedded models, warm), then plays spoken questions
-into ``/ws/voice`` at real time like a microphone — fixture recordings and questions
-synthesized with Piper — followed by live silence until the reply's first audio
-arrives. Latency is measured from the true end of speech in the audio (the last
-sample above the noise floor) to the first audio frame received. Also: N concurrent
-talking sessions (p95 for each N) and 1000 idle connections with keepalive (server
-RSS per connection, ping round trip under that load). Results: JSON + a PNG plot.
+Starts one real ``ballsy serve`` per turn-detection mode (embedded models, warm) and
+plays the same spoken questions into each ``/ws/voice`` at real time like a microphone
+— espeak-ng voices of several accents and the shared real recording, never Ballsy's
+own voice — followed by live silence paced at real time until the reply's first audio
+arrives; the modes take turns question by question, so they share the machine's noise.
+Latency runs from the true end of speech to the first audio frame received. Per mode:
+p50/p95 overall and for the skill and LLM paths, hesitations (a 600–800 ms pause
+mid-sentence) and how often they were cut off, word error rate of the transcripts,
+the typed stage timings, speculative-reply hit rate and wasted seconds, CPU-s per
+turn. Also N concurrent talking sessions and idle connections. Results: JSON + PNG.
 
-    .venv/bin/python -m benchmarks.voice_latency [--turns 30] [--sessions 1,5,10] [--idle 1000]
+    .venv/bin/python -m benchmarks.voice_latency [--turns 40] [--hesitations 10]
+        [--modes semantic,fixed] [--sessions 1,5,10] [--idle 1000]
         [--baseline-src /path/to/older/checkout/src]
 
-``--baseline-src`` also starts a server from another checkout's ``src`` (same venv) and
-alternates rounds of single-session questions between the two, so the comparison is
-made in one run on one (noisy) machine.
+``--baseline-src`` adds a server running another checkout's ``src`` (same venv), so a
+change is compared with the code before it in one run on one (noisy) machine.
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ import contextlib
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,26 +35,17 @@ from typing import Any
 import numpy as np
 
 from ballsy.realtime.client import VoiceClient
-from ballsy.speech.audio import decode_audio, float_to_pcm16
+from ballsy.speech.audio import float_to_pcm16
 from benchmarks._common import (
-    FIXTURES,
     RESULTS,
     ballsy_server,
     peak_rss_mb,
     save,
 )
+from benchmarks._conversation import cpu_seconds, report, speculation_counts, spoken_turn, summarize
+from benchmarks._voices import Utterance, hesitations, questions
 
 RATE = 16_000
-QUESTIONS = [
-    "What is twelve times seven?",
-    "What time is it?",
-    "Play some relaxing jazz on Spotify.",
-    "Tell me a joke.",
-    "What is the capital of France?",
-    "How do I get to the nearest pharmacy?",
-    "What is fifteen percent of eighty?",
-    "Give me a tip for sleeping better.",
-]
 
 
 def rss_mb(pid: int) -> float:
@@ -69,20 +61,6 @@ def speech_end_s(samples: np.ndarray) -> float:
     energy = np.sqrt((frames**2).mean(axis=1))
     loud = np.nonzero(energy > max(0.01, energy.max() * 0.05))[0]
     return float((loud[-1] + 1) * 160 / RATE) if len(loud) else 0.0
-
-
-def utterances(tmp: Path) -> list[tuple[str, np.ndarray]]:
-    """(label, 16 kHz float32 audio) for each question: recordings and Piper speech."""
-    items = [("english.wav", decode_audio(FIXTURES / "english.wav").samples)]
-    for index, text in enumerate(QUESTIONS):
-        out = tmp / f"q{index}.wav"
-        subprocess.run(
-            [sys.executable, "-m", "ballsy.cli", "say", text, "-o", str(out), "--engine", "piper"],
-            check=True,
-            capture_output=True,
-        )
-        items.append((text, decode_audio(out).samples))
-    return items
 
 
 async def one_turn(client: VoiceClient, audio: np.ndarray, turn: int) -> dict[str, Any]:
@@ -128,35 +106,6 @@ async def talk(url: str, name: str, questions: list[np.ndarray]) -> list[dict[st
         return [await one_turn(client, audio, i) for i, audio in enumerate(questions)]
 
 
-def summarize(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
-    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(pick(0.95), 1),
-        "max_ms": round(ordered[-1], 1),
-    }
-
-
-def stage_medians(turns: list[dict[str, Any]]) -> dict[str, float]:
-    keys = (
-        "eot_wait_ms",
-        "transcript_wait_ms",
-        "transcription_ms",
-        "skills_ms",
-        "llm_first_token_ms",
-        "first_audio_ms",
-        "end_to_end_ms",
-    )
-    out = {}
-    for key in keys:
-        values = [t["stages"][key] for t in turns if key in t.get("stages", {})]
-        if values:
-            out[key] = round(statistics.median(values), 1)
-    return out
-
-
 async def idle_load(url: str, pid: int, count: int) -> dict[str, Any]:
     """Open ``count`` idle sockets; measure server RSS per socket and ping RTT meanwhile."""
     base_rss = rss_mb(pid)
@@ -199,105 +148,118 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    single = [t["latency_ms"] for t in results["single"]["turns"] if "latency_ms" in t]
-    left.hist(single, bins=20, color="#3b7dd8")
-    left.axvline(600, color="green", linestyle="--", label="p50 target")
-    left.axvline(900, color="red", linestyle="--", label="p95 target")
+    for mode, figures in results["modes"].items():
+        values = [t["latency_ms"] for t in figures["turns"] if "latency_ms" in t]
+        left.hist(values, bins=20, alpha=0.5, label=mode)
+    left.axvline(450, color="green", linestyle="--", label="p50 target")
+    left.axvline(800, color="red", linestyle="--", label="p95 target")
     left.set(title="End of speech → first audio (1 session)", xlabel="ms", ylabel="turns")
     left.legend()
     sessions = results["concurrency"]
     xs = [int(n) for n in sessions]
-    right.plot(xs, [sessions[n]["p50_ms"] for n in sessions], "o-", label="p50")
-    right.plot(xs, [sessions[n]["p95_ms"] for n in sessions], "o-", label="p95")
+    right.plot(xs, [sessions[n].get("p50_ms", 0) for n in sessions], "o-", label="p50")
+    right.plot(xs, [sessions[n].get("p95_ms", 0) for n in sessions], "o-", label="p95")
     right.set(title="Latency vs concurrent talking sessions", xlabel="sessions", ylabel="ms")
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
+async def conversation(
+    urls: dict[str, tuple[str, int]], items: list[Utterance]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every item once per mode, the modes taking turns item by item (same noise)."""
+    turns: dict[str, list[dict[str, Any]]] = {mode: [] for mode in urls}
+    clients = {}
+    async with contextlib.AsyncExitStack() as stack:
+        for mode, (url, _) in urls.items():
+            client = await stack.enter_async_context(
+                VoiceClient.connect(url, f"talker-{mode}", max_size=2**22)
+            )
+            await client.wait_for("ready")
+            clients[mode] = client
+        for index, item in enumerate(items):
+            for mode, client in clients.items():
+                turn = await spoken_turn(client, item, index)
+                turns[mode].append(turn)
+                shown = turn.get("latency_ms", turn.get("error"))
+                print(f"  {mode:8} {item.label[:60]:60} {shown} ms  heard: {turn.get('heard')!r}")
+    return turns
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        audio = [a for _, a in utterances(Path(tmp))]
+    items = questions(args.turns) + hesitations(args.hesitations)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         env = {
             "MAX_CONCURRENT_SESSIONS": str(args.idle + 100),
+            "MAX_SESSIONS_PER_USER": str(args.idle + 100),
             "MAX_REQUESTS_PER_MINUTE": "100000",
             "WS_TURNS_PER_MINUTE": "100000",
             "WS_MESSAGES_PER_MINUTE": "10000000",
         }
-        with contextlib.ExitStack() as stack:
-            url, process = stack.enter_context(ballsy_server(Path(tmp) / "data", **env))
-            baseline_url = None
-            if args.baseline_src:
-                baseline_env = {**env, "PYTHONPATH": args.baseline_src}
-                baseline_url, _ = stack.enter_context(
-                    ballsy_server(Path(tmp) / "baseline-data", **baseline_env)
-                )
-                await talk(baseline_url, "warmup", audio[:2])
-            await talk(url, "warmup", audio[:2])
-            turns: list[dict[str, Any]] = []
-            baseline_turns: list[dict[str, Any]] = []
-            while len(turns) < args.turns:
-                turns += await talk(url, f"single-{len(turns)}", audio)
-                if baseline_url is not None:
-                    baseline_turns += await talk(baseline_url, f"single-{len(turns)}", audio)
-            turns = turns[: args.turns]
-            single = [t["latency_ms"] for t in turns if "latency_ms" in t]
-            results: dict[str, Any] = {
-                "single": {**summarize(single), "stages_p50": stage_medians(turns), "turns": turns},
-                "concurrency": {},
+        urls: dict[str, tuple[str, int]] = {}
+        for mode in args.modes:
+            mode_env = {**env, "REALTIME_TURN_DETECTION": mode}
+            if mode == "baseline":  # another checkout's code, its own defaults
+                mode_env = {**env, "PYTHONPATH": args.baseline_src}
+            url, process = stack.enter_context(
+                ballsy_server(Path(tmp) / f"data-{mode}", **mode_env)
+            )
+            urls[mode] = (url, process.pid)
+        warm = questions(2)
+        await conversation(urls, warm)
+        cpu_before = {mode: cpu_seconds(pid) for mode, (_, pid) in urls.items()}
+        turns = await conversation(urls, items)
+        results: dict[str, Any] = {"modes": {}, "concurrency": {}}
+        for mode, (url, pid) in urls.items():
+            count = max(1, len(turns[mode]))
+            results["modes"][mode] = {
+                **report(turns[mode]),
+                "cpu_s_per_turn": round((cpu_seconds(pid) - cpu_before[mode]) / count, 3),
+                "speculation": speculation_counts(url) if mode != "baseline" else None,
+                "turns": turns[mode],
             }
-            if baseline_url is not None:
-                baseline_turns = baseline_turns[: args.turns]
-                base = [t["latency_ms"] for t in baseline_turns if "latency_ms" in t]
-                results["baseline"] = {
-                    "src": str(args.baseline_src),
-                    **summarize(base),
-                    "turns": baseline_turns,
-                }
-                results["single_vs_baseline"] = {
-                    "p50_ratio": round(
-                        results["single"]["p50_ms"] / results["baseline"]["p50_ms"], 3
-                    ),
-                    "p95_ratio": round(
-                        results["single"]["p95_ms"] / results["baseline"]["p95_ms"], 3
-                    ),
-                }
-                print(f"single session vs baseline: {results['single_vs_baseline']}")
-            for n in args.sessions:
-                per_session = await asyncio.gather(
-                    *(talk(url, f"c{n}-{i}", audio[i % 3 :: 3][:3]) for i in range(n))
-                )
-                flat = [t["latency_ms"] for s in per_session for t in s if "latency_ms" in t]
-                results["concurrency"][str(n)] = summarize(flat)
-                print(f"{n} sessions: {results['concurrency'][str(n)]}")
-            if args.idle:
-                results["idle"] = await idle_load(url, process.pid, args.idle)
-            results["server_peak_rss_mb"] = round(peak_rss_mb(process.pid), 1)
+        first_url, first_pid = next(iter(urls.values()))
+        audio = [item.audio for item in items if item.pause_at_s is None]
+        for n in args.sessions:
+            per_session = await asyncio.gather(
+                *(talk(first_url, f"c{n}-{i}", audio[i % 3 :: 3][:3]) for i in range(n))
+            )
+            flat = [t["latency_ms"] for s in per_session for t in s if "latency_ms" in t]
+            results["concurrency"][str(n)] = summarize(flat)
+            print(f"{n} sessions: {results['concurrency'][str(n)]}")
+        if args.idle:
+            results["idle"] = await idle_load(first_url, first_pid, args.idle)
+        results["server_peak_rss_mb"] = round(peak_rss_mb(first_pid), 1)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--turns", type=int, default=40, help="questions per mode")
+    parser.add_argument("--hesitations", type=int, default=10)
+    parser.add_argument(
+        "--modes", default="semantic,fixed", help="turn detection per server: semantic, fixed"
+    )
     parser.add_argument("--sessions", default="1,5,10")
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--baseline-src", default=None, help="another checkout's src/ to compare")
     args = parser.parse_args()
     args.sessions = [int(n) for n in args.sessions.split(",") if n]
+    args.modes = [m for m in args.modes.split(",") if m]
     if args.baseline_src:
         args.baseline_src = str(Path(args.baseline_src).resolve())
+        args.modes.append("baseline")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = asyncio.run(run(args))
-    summary = {k: v for k, v in results["single"].items() if k != "turns"}
+    summary = {
+        mode: {k: v for k, v in figures.items() if k != "turns"}
+        for mode, figures in results["modes"].items()
+    }
     print(
         json.dumps(
-            {
-                "single": summary,
-                "baseline": {k: v for k, v in results.get("baseline", {}).items() if k != "turns"},
-                "concurrency": results["concurrency"],
-                "idle": results.get("idle"),
-            },
+            {"modes": summary, "concurrency": results["concurrency"], "idle": results.get("idle")},
             indent=2,
         )
     )

@@ -12,10 +12,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ballsy import __version__
 from ballsy.api import admin, auth, command, health, history, openai_audio, openai_chat, voice
+from ballsy.api import events as event_routes
 from ballsy.api import sessions as session_routes
 from ballsy.api import settings as settings_routes
 from ballsy.api import transcriptions as transcription_routes
 from ballsy.api.errors import install_error_handlers
+from ballsy.api.openapi import install_openapi
 from ballsy.config import ServerRole, Settings
 from ballsy.observability import metrics, tracing
 from ballsy.observability.middleware import RequestObserver
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(guard)],
     )
     install_error_handlers(app)
+    install_openapi(app)  # error answers and their body schema on every operation
     # Innermost first: headers also go on the 413/504 answered by the two below them.
     app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout)
     app.add_middleware(
@@ -92,8 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "X-RateLimit-Reset",
             ],
         )
-    if settings.allowed_hosts and settings.allowed_hosts != ["*"]:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    if settings.trusted_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     # Added last, so outermost: it counts and logs what the middleware above refuses too.
     app.add_middleware(
         RequestObserver,
@@ -118,6 +121,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     command.router,
     voice.router,
     history.router,
+    event_routes.router,
     settings_routes.router,
     openai_audio.router,
     openai_chat.router,

@@ -43,6 +43,10 @@ def _default_data_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "ballsy"
 
 
+LOOPBACK_HOSTS = ("localhost", "*.localhost", "127.0.0.1", "::1")
+"""Host header names a loopback-only development server answers to."""
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -75,7 +79,17 @@ class Settings(BaseSettings):
         description="development (auth may be off, console logs) or production "
         "(refuses unsafe settings).",
     )
-    host: str = Field(default="0.0.0.0", description="Bind address of `ballsy serve`.")
+    host: str | None = Field(
+        default=None,
+        description="Bind address of `ballsy serve`; unset: 127.0.0.1 with AUTH_MODE=none, "
+        "else 0.0.0.0. With AUTH_MODE=none a non-loopback address is refused unless "
+        "ALLOW_UNAUTHENTICATED_REMOTE=true.",
+    )
+    allow_unauthenticated_remote: bool = Field(
+        default=False,
+        description="With AUTH_MODE=none, allow a non-loopback HOST and any Host header: "
+        "everyone who can reach the port is the admin. Development on a trusted network only.",
+    )
     port: int = Field(
         default=8080, ge=1, le=65535, description="HTTP port of `ballsy serve` (Cloud Run sets it)."
     )
@@ -143,8 +157,9 @@ class Settings(BaseSettings):
         "in production).",
     )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["*"],
-        description="Host headers accepted (comma list); `*` accepts any.",
+        default_factory=list,
+        description="Host headers accepted (comma list); `*` accepts any. Unset: loopback "
+        "names only with AUTH_MODE=none (against DNS rebinding), else any.",
     )
     max_requests_per_minute: int = Field(
         default=30, ge=1, description="REST requests per user per minute (429 beyond)."
@@ -239,12 +254,20 @@ class Settings(BaseSettings):
     default_system_prompt: str = Field(
         default=(
             "You are Ballsy, a friendly voice assistant. Answer briefly, in one to three "
-            "short sentences that sound natural when spoken aloud."
+            "short sentences that sound natural when spoken aloud. Your answer is read "
+            "aloud: write plain spoken sentences, never markdown, lists, symbols or links."
         ),
         description="The assistant's persona when a user has not set one.",
     )
     memory_turns: int = Field(default=6, ge=0, le=100, description="Past turns sent to the LLM.")
     timezone: str = Field(default="UTC", description="IANA zone used by the time skill.")
+    notice_poll_interval: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60.0,
+        description="Seconds between checks for due timers and reminders (and how late a "
+        "notice may be spoken at most, plus the delivery itself).",
+    )
 
     # --- LLM ---------------------------------------------------------------------
     llm_provider: LLMProviderName = Field(
@@ -529,6 +552,40 @@ class Settings(BaseSettings):
     realtime_min_speech_ms: int = Field(
         default=200, ge=0, le=2000, description="Shortest sound that counts as speech."
     )
+    realtime_turn_detection: Literal["semantic", "fixed"] = Field(
+        default="semantic",
+        description="How /ws/voice (and the web client) decides the user finished: "
+        "semantic (at a pause the end-of-turn model and the transcript decide; a "
+        "hesitation is waited out) or fixed (REALTIME_SILENCE_MS of silence). "
+        "/v1/realtime follows the client's turn_detection type.",
+    )
+    realtime_candidate_pause_ms: int = Field(
+        default=200,
+        ge=60,
+        le=2000,
+        description="A pause this long starts the speculative transcript and reply, and "
+        "in semantic mode the end-of-turn decision.",
+    )
+    realtime_unsure_pause_ms: int = Field(
+        default=900,
+        ge=100,
+        le=10_000,
+        description="Semantic mode: the pause that ends a turn the decision is unsure of "
+        "(long enough for a hesitation mid-sentence).",
+    )
+    realtime_max_pause_ms: int = Field(
+        default=4000,
+        ge=200,
+        le=30_000,
+        description="Semantic mode: the longest pause before a turn ends anyway (an "
+        "utterance that trails off with 'and', 'to', 'um' …).",
+    )
+    realtime_speculative_replies: bool = Field(
+        default=True,
+        description="Answer the speculative transcript during the pause (skills, LLM, "
+        "first sentence's speech), sending and storing nothing until the turn is "
+        "confirmed; dropped if the user speaks on.",
+    )
     realtime_ping_interval: float = Field(
         default=30.0, gt=0, description="Seconds between server pings on voice sockets."
     )
@@ -551,7 +608,11 @@ class Settings(BaseSettings):
         default=0.25, ge=0.0, le=5.0, description="Seconds of reply audio sent ahead of playback."
     )
     realtime_partial_transcripts: bool = Field(
-        default=True, description="Send partial transcripts while the user speaks."
+        default=False,
+        description="Send partial transcripts (about one a second) while the user speaks "
+        "on /ws/voice. Off by default: a partial holds the session's one transcription "
+        "slot, so one running when the user pauses delays the speculative transcript — "
+        "and the end of the turn — by up to a transcription.",
     )
 
     # --- Wyoming (Home Assistant) ---------------------------------------------------
@@ -731,6 +792,35 @@ class Settings(BaseSettings):
         if self.environment == "production" and not self.wyoming_allowed_clients:
             return ["WYOMING_ALLOWED_CLIENTS is required in production for a non-loopback bind"]
         return []
+
+    @property
+    def bind_host(self) -> str:
+        """The address ``ballsy serve`` listens on (``HOST``, else by ``AUTH_MODE``)."""
+        if self.host:
+            return self.host
+        return "127.0.0.1" if self.auth_mode == "none" else "0.0.0.0"
+
+    def bind_problems(self) -> list[str]:
+        """Why ``ballsy serve`` must not listen as configured (checked after --host)."""
+        if self.auth_mode != "none" or self.allow_unauthenticated_remote:
+            return []
+        if _is_loopback(self.bind_host):
+            return []
+        return [
+            f"HOST={self.bind_host} is not loopback and AUTH_MODE=none: anyone who reaches "
+            "it would be the admin; set AUTH_MODE=apikey, or "
+            "ALLOW_UNAUTHENTICATED_REMOTE=true to mean it"
+        ]
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host headers the app accepts: ``ALLOWED_HOSTS``, else loopback names while
+        unauthenticated (a DNS-rebinding page sends its own name), else any."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        if self.auth_mode == "none" and not self.allow_unauthenticated_remote:
+            return list(LOOPBACK_HOSTS)
+        return ["*"]
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:

@@ -213,8 +213,16 @@ async def test_audio_faster_than_real_time_is_dropped_then_closed_with_1008(
         assert error.message["code"] == "audio_overrun"
         await asyncio.wait_for(client.closed.wait(), 5)
         assert client.ws.close_code == 1008 and client.ws.close_reason == "audio overrun"
-        errors = [e["code"] for e in client.messages("error")]
-        assert errors.count("audio_overrun") == 1, errors
+        errors = [e for e in client.messages("error") if e["code"] == "audio_overrun"]
+        # Told once when frames started to drop, once more at the close: when to retry.
+        assert len(errors) == 2, errors
+        assert "retry in 5 s" in errors[-1]["message"]
+    # Reconnecting at once does not buy a fresh budget: the user waits first.
+    async with VoiceClient.connect(url, "rt-flood") as client:
+        refused = await client.wait_for("error")
+        assert refused.message["code"] == "audio_overrun"
+        await asyncio.wait_for(client.closed.wait(), 5)
+        assert client.ws.close_code == 1008
 
 
 async def test_unsupported_rate_and_bad_client_id_are_refused(realtime_server: Served) -> None:

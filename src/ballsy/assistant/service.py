@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from ballsy.assistant.preferences import Preferences, resolve_preferences
 from ballsy.assistant.prompt import build_prompt
-from ballsy.assistant.skills import SkillContext, find_skill_reply
+from ballsy.assistant.skills import (
+    PERSONAL_SKILLS,
+    Effect,
+    SkillContext,
+    SkillReply,
+    find_personal_request,
+    find_skill_reply,
+)
 from ballsy.assistant.text import clean_command_text
 from ballsy.config import Settings
 from ballsy.errors import NotFound
@@ -30,6 +37,7 @@ from ballsy.security.spend import SpendGuard
 from ballsy.state.cache import CachedLLM, ResponseCache, cache_key
 from ballsy.store.db import Database
 from ballsy.store.models import CommandRecord
+from ballsy.store.personal_repository import PersonalRepository
 from ballsy.store.repositories import (
     ConversationRepository,
     HistoryRepository,
@@ -66,6 +74,8 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     # Memory or a persona of the user's own shaped the prompt: never share the answer.
     personal: bool = True
+    # A personal skill's change (a timer to start), made when the turn is stored.
+    effect: Effect | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +165,21 @@ class Assistant:
         turn.timings["prepare_ms"] = _ms(started)
         return turn
 
+    def understands(self, text: str) -> bool:
+        """A built-in skill answers ``text`` as it stands (a complete command): the
+        realtime engine's end-of-turn decision asks this of a speculative transcript."""
+        context = SkillContext(now=datetime.now(self._zone))
+        return (
+            find_skill_reply(text, context) is not None
+            or find_personal_request(text, context, PERSONAL_SKILLS) is not None
+        )
+
     async def reply(self, turn: Turn) -> AsyncIterator[str]:
         """Yield the reply in pieces: one piece for a skill, token deltas for an LLM."""
         skill_start = time.perf_counter()
         skills_span = tracing.start_span("ballsy.turn.skills")
-        skill_reply = find_skill_reply(
-            turn.text, SkillContext(now=turn.now, language=turn.preferences.language)
-        )
+        context = SkillContext(now=turn.now, language=turn.preferences.language)
+        skill_reply = find_skill_reply(turn.text, context) or await self._personal(turn, context)
         skills_span.end()
         turn.timings["skills_ms"] = _ms(skill_start)
         if skill_reply is not None:
@@ -195,6 +213,16 @@ class Assistant:
         turn.timings["llm_ms"] = _ms(llm_start)
         if isinstance(provider, CachedLLM) and provider.hit:
             turn.data["cached"] = True
+
+    async def _personal(self, turn: Turn, context: SkillContext) -> SkillReply | None:
+        """Timers, reminders, lists: read the user's data now, change it in ``finish``."""
+        request = find_personal_request(turn.text, context, PERSONAL_SKILLS)
+        if request is None:
+            return None
+        async with self.database.transaction() as session:
+            answered = await request.answer(PersonalRepository(session, turn.user_id), turn.now)
+        turn.effect = answered.effect
+        return answered.reply
 
     def _guarded(
         self, provider: LLMProvider, turn: Turn, options: GenerationOptions
@@ -242,6 +270,8 @@ class Assistant:
                 conversation = await conversations.active(
                     turn.user_id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
                 ) or await conversations.start(turn.user_id)
+                if turn.effect is not None:
+                    await turn.effect(PersonalRepository(session, turn.user_id))
                 said = [("user", turn.text)] + ([("assistant", reply)] if reply else [])
                 await conversations.append(conversation, said)
                 record = await HistoryRepository(session).add(

@@ -100,6 +100,18 @@ TURN_FAILURES = Counter(
     "Turns that ended as failed, by source and error code.",
     ["source", "code"],
 )
+SPECULATIVE_REPLIES = Counter(
+    "ballsy_speculative_replies_total",
+    "Replies started on the speculative transcript during a pause: used (the pause "
+    "ended the turn) or wasted (the user spoke on; nothing was sent or stored).",
+    ["outcome"],
+)
+SPECULATIVE_REPLY_SECONDS = Histogram(
+    "ballsy_speculative_reply_seconds",
+    "How long a speculative reply ran before it was confirmed or dropped.",
+    ["outcome"],
+    buckets=_STAGE_BUCKETS,
+)
 REALTIME_INPUT_OVERRUNS = Counter(
     "ballsy_realtime_input_overruns_total",
     "Voice sockets that sent audio faster than real time: runs of dropped frames "

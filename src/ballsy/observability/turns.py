@@ -33,6 +33,8 @@ class TurnTimings:
     """An uploaded file decoded to 16 kHz PCM (``POST /api/voice``)."""
     eot_wait_ms: float | None = None
     """Audio time from the end of speech until the end of the turn was decided."""
+    turn_decision_ms: float | None = None
+    """The end-of-turn model's run at the pause that ended the turn (semantic mode)."""
     transcript_wait_ms: float | None = None
     """Turn confirmed → transcript in hand (near 0 when a speculative one was ready)."""
     transcription_ms: float | None = None

@@ -165,6 +165,22 @@ class FakeResponder:
     async def remember(self, user: str, messages: Sequence[tuple[str, str]]) -> None:
         self.remembered.extend(messages)
 
+    def understands(self, text: str) -> bool:
+        return "times" in text
+
+
+class FakeJudge:
+    """The end-of-turn model: ``probability`` for every utterance."""
+
+    def __init__(self, probability: float = 0.9) -> None:
+        self.probability = probability
+        self.calls = 0
+
+    async def completion(self, audio: FloatArray) -> float:
+        self.calls += 1
+        await asyncio.sleep(0)
+        return self.probability
+
 
 class FakeSynthesizer:
     """0.25 s of tone per word at 16 kHz; ``fail_on`` raises for that sentence index."""
@@ -266,6 +282,7 @@ def rig(
     responder: FakeResponder | None = None,
     synthesizer: FakeSynthesizer | None = None,
     limiter: FakeLimiter | None = None,
+    judge: FakeJudge | None = None,
     options: SessionOptions | None = None,
 ) -> Rig:
     clock = FakeClock()
@@ -278,6 +295,7 @@ def rig(
         responder=responder,
         synthesizer=synthesizer,
         limiter=limiter,
+        judge=judge or FakeJudge(),
         clock=clock,
         detector=detector,
         offload=run_inline,

@@ -43,3 +43,8 @@ def test_eagerness_sets_the_longest_wait() -> None:
         2000,
         4000,
     ]
+
+
+def test_numbers_are_words_too() -> None:
+    assert verdict(0.98, "What is 12 plus 7?", understood=True) is Verdict.COMPLETE
+    assert verdict(0.98, "What is 12 plus", understood=False) is Verdict.INCOMPLETE

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ballsy.assistant.service import Assistant, Turn
+from ballsy.assistant.spoken import spoken_pieces
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.clock import SystemClock
 from ballsy.realtime.session.events import SessionEvent
@@ -27,6 +28,7 @@ from ballsy.realtime.session.ports import (
 )
 from ballsy.speech.service import SpeechService
 from ballsy.speech.stt import TranscribeOptions
+from ballsy.speech.turn_model import shared_smart_turn
 from ballsy.speech.vad import TurnConfig, TurnDetector, TurnEvent
 from ballsy.state.ratelimit import RateLimits
 
@@ -35,6 +37,9 @@ T = TypeVar("T")
 # VAD runs here, off the event loop: Silero is ~0.1 ms a window, but a burst of
 # frames from many sockets must not hold up the loop that serves them all.
 _VAD_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
+# End-of-turn decisions (~60 ms of one core each) on a thread of their own, so they
+# never queue behind VAD frames or transcriptions.
+_TURN_THREADS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn")
 
 
 async def offload_vad(fn: Callable[[], T]) -> T:
@@ -92,7 +97,8 @@ class AssistantTurn:
         return self.turn.timings
 
     def pieces(self) -> AsyncIterator[str]:
-        return self.assistant.reply(self.turn)
+        # Spoken text: markdown a model wrote is never read aloud (ballsy.assistant.spoken).
+        return spoken_pieces(self.assistant.reply(self.turn))
 
     async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int:
         result = await self.assistant.finish(
@@ -114,6 +120,18 @@ class AssistantResponder:
 
     async def remember(self, user: str, messages: Sequence[tuple[str, str]]) -> None:
         await self.assistant.remember(user, messages)
+
+    def understands(self, text: str) -> bool:
+        return self.assistant.understands(text)
+
+
+class SmartTurnJudge:
+    """The Smart Turn model (shared by the process, loaded on first use)."""
+
+    async def completion(self, audio: FloatArray) -> float:
+        return await asyncio.get_running_loop().run_in_executor(
+            _TURN_THREADS, lambda: shared_smart_turn().completion(audio)
+        )
 
 
 class VoiceTurnLimiter:
@@ -142,6 +160,7 @@ def session_ports(
         responder=AssistantResponder(assistant),
         synthesizer=SpeechSynthesizer(speech),
         limiter=VoiceTurnLimiter(limits),
+        judge=SmartTurnJudge(),
         clock=SystemClock(),
         detector=_detector,
         offload=offload_vad,

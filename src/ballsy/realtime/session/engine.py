@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -42,10 +42,11 @@ from ballsy.realtime.session.commands import (
 from ballsy.realtime.session.events import (
     Announcement,
     SessionEvent,
+    SpeculationEnded,
     TranscriptFinal,
     TurnEnded,
 )
-from ballsy.realtime.session.listener import Listener, Utterance, new_turn_id
+from ballsy.realtime.session.listener import Guess, Listener, Utterance, new_turn_id
 from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.ports import AnnouncedTurn, PreparedTurn, SessionPorts, Voice
 from ballsy.realtime.session.reply import FRAME_S, ReplyHandle, ReplyStyle, turn_error
@@ -77,6 +78,7 @@ class VoiceSession:
         self._reply: ReplyHandle | None = None
         self._replies: OrderedDict[str, ReplyHandle] = OrderedDict()
         self._limited_at: float | None = None
+        self._speculation: _Speculation | None = None
         self._closing: asyncio.Future[None] | None = None  # a replaced listener's close
         self.closed = False
 
@@ -89,6 +91,8 @@ class VoiceSession:
             on_speech=self._on_speech,
             on_utterance=self._on_utterance,
             may_speculate=self._may_speculate,
+            on_guess=self._on_guess,
+            on_guess_dropped=self._on_guess_dropped,
         )
 
     # --- events out --------------------------------------------------------------------
@@ -235,6 +239,7 @@ class VoiceSession:
     async def close(self) -> None:
         """Cancel everything this session started; waits until the reply is persisted."""
         self.closed = True
+        self._drop_speculation()
         await self._listener.close()
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
@@ -248,7 +253,47 @@ class VoiceSession:
             self.interrupt()
 
     def _on_utterance(self, utterance: Utterance) -> None:
-        self._start_turn(utterance.turn_id, self._spoken(utterance))
+        speculation = self._speculation
+        if speculation is not None and speculation.turn_id == utterance.turn_id:
+            self._speculation = None  # the pause ended the turn: the held reply is its own
+        else:
+            self._drop_speculation()
+            speculation = None
+        self._start_turn(utterance.turn_id, self._spoken(utterance, speculation))
+
+    # --- speculative replies -------------------------------------------------------------
+
+    def _on_guess(self, guess: Guess) -> None:
+        """A pause: start answering what was said so far, holding everything back."""
+        options = self.options
+        if not (options.speculative_reply and options.auto_respond) or self.closed:
+            return
+        if self.responding:
+            return  # one turn at a time: a reply still playing is not overtaken
+        self._drop_speculation()
+        style = ReplyStyle(options.instructions, options.speak)
+        work = asyncio.create_task(self._speculate(guess, style))
+        self._speculation = _Speculation(guess.turn_id, work, self.ports.clock.now())
+
+    async def _speculate(self, guess: Guess, style: ReplyStyle) -> ReplyHandle | None:
+        transcript = await asyncio.shield(guess.transcript)
+        text = transcript.text.strip()
+        if not text or len(text) > self.ports.max_command_length:
+            return None  # the turn itself will say why
+        turn = await self.ports.responder.begin(self.user, text, instructions=style.instructions)
+        reply = self._reply_handle(guess.turn_id, turn, style, held=True)
+        reply.start()
+        return reply
+
+    def _on_guess_dropped(self, guess: Guess) -> None:
+        speculation = self._speculation
+        if speculation is not None and speculation.turn_id == guess.turn_id:
+            self._drop_speculation()
+
+    def _drop_speculation(self) -> None:
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            speculation.drop(self._emit, self.ports.clock.now())
 
     def _may_speculate(self) -> bool:
         limited = self._limited_at
@@ -302,9 +347,19 @@ class VoiceSession:
         reply.interrupt()
         await reply.wait()
 
-    async def _spoken(self, utterance: Utterance) -> None:
+    async def _spoken(self, utterance: Utterance, speculation: _Speculation | None) -> None:
+        try:
+            await self._answer_spoken(utterance, speculation)
+        except BaseException:
+            if speculation is not None:  # failed or interrupted before it was adopted
+                speculation.drop(self._emit, self.ports.clock.now())
+            raise
+
+    async def _answer_spoken(self, utterance: Utterance, speculation: _Speculation | None) -> None:
         confirmed = self.ports.clock.now()
-        timings = TurnTimings(eot_wait_ms=utterance.eot_wait_ms)
+        timings = TurnTimings(
+            eot_wait_ms=utterance.eot_wait_ms, turn_decision_ms=utterance.decision_ms
+        )
         # The turn counts against the user's limit before any transcription is spent on it.
         await self.ports.limiter.admit(self.user)
         transcript = await utterance.transcript()
@@ -323,6 +378,12 @@ class VoiceSession:
                     turn_id=utterance.turn_id, status="completed", responded=False, timings=timings
                 )
             )
+            return
+        held = await speculation.take(self._emit, confirmed) if speculation is not None else None
+        if held is not None:  # answered already: what is ready leaves at once
+            self._adopt(held)
+            held.release(confirmed_at=confirmed, timings=timings)
+            await held.wait()
             return
         await self._respond(utterance.turn_id, text, style, confirmed, timings)
 
@@ -357,6 +418,21 @@ class VoiceSession:
         confirmed: float | None = None,
         timings: TurnTimings | None = None,
     ) -> None:
+        reply = self._reply_handle(turn_id, turn, style, confirmed=confirmed, timings=timings)
+        self._adopt(reply)
+        reply.start()
+        await reply.wait()
+
+    def _reply_handle(
+        self,
+        turn_id: str,
+        turn: PreparedTurn,
+        style: ReplyStyle,
+        *,
+        confirmed: float | None = None,
+        timings: TurnTimings | None = None,
+        held: bool = False,
+    ) -> ReplyHandle:
         options = self.options
         voice = Voice(
             name=options.voice,
@@ -364,7 +440,7 @@ class VoiceSession:
             engine=options.tts_engine,
             output_rate=self.output_rate,
         )
-        reply = ReplyHandle(
+        return ReplyHandle(
             self.ports,
             turn_id=turn_id,
             turn=turn,
@@ -373,10 +449,49 @@ class VoiceSession:
             emit=self._emit,
             confirmed_at=self.ports.clock.now() if confirmed is None else confirmed,
             timings=timings or TurnTimings(),
+            held=held,
         )
+
+    def _adopt(self, reply: ReplyHandle) -> None:
+        """``reply`` is this turn's: barge-in, truncate and close reach it."""
         self._reply = reply
-        self._replies[turn_id] = reply
+        self._replies[reply.turn_id] = reply
         while len(self._replies) > REMEMBERED_REPLIES:
             self._replies.popitem(last=False)
-        reply.start()
-        await reply.wait()
+
+
+class _Speculation:
+    """A reply being prepared on a guess, until the turn is confirmed or dropped."""
+
+    def __init__(self, turn_id: str, work: asyncio.Task[ReplyHandle | None], at: float) -> None:
+        self.turn_id = turn_id
+        self.work = work
+        self.started = at
+        self.settled = False
+
+    async def take(self, emit: Callable[[SessionEvent], None], now: float) -> ReplyHandle | None:
+        """The held reply for the confirmed turn (None when there is none to use)."""
+        try:
+            reply = await asyncio.shield(self.work)
+        except Exception:
+            reply = None  # answered the normal way; that path reports the error
+        self.settled = True
+        emit(SpeculationEnded(self.turn_id, used=reply is not None, seconds=now - self.started))
+        return reply
+
+    def drop(self, emit: Callable[[SessionEvent], None], now: float) -> None:
+        """Wrong guess: the reply is stopped and nothing of it is sent or stored."""
+        if self.settled:
+            return
+        self.settled = True
+        emit(SpeculationEnded(self.turn_id, used=False, seconds=now - self.started))
+
+        def discard(work: asyncio.Task[ReplyHandle | None]) -> None:
+            if not work.cancelled() and work.exception() is None and work.result() is not None:
+                work.result().discard()  # type: ignore[union-attr]
+
+        if self.work.done():
+            discard(self.work)
+        else:
+            self.work.add_done_callback(discard)
+            self.work.cancel()

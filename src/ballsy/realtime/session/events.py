@@ -118,6 +118,17 @@ class Announcement:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeculationEnded:
+    """A reply started on the speculative transcript during the pause was used (the
+    pause ended the turn) or wasted (the user spoke on): for metrics, not clients."""
+
+    turn_id: str
+    used: bool
+    seconds: float
+    """How long it ran before it was confirmed or dropped."""
+
+
+@dataclass(frozen=True, slots=True)
 class InputOverrun:
     """Audio arrived faster than real time allows; ``dropped_ms`` of it was dropped."""
 
@@ -146,6 +157,7 @@ SessionEvent = (
     | Interrupted
     | TurnEnded
     | Announcement
+    | SpeculationEnded
     | InputOverrun
     | SessionError
 )

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -39,6 +40,7 @@ from ballsy.realtime.session.events import (
 from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.ports import FloatArray, SessionPorts, Transcription
 from ballsy.realtime.session.resampling import StreamResampler
+from ballsy.realtime.session.turns import Verdict, verdict
 from ballsy.speech.vad import SpeechStarted as VadStarted
 from ballsy.speech.vad import SpeechStopped as VadStopped
 
@@ -63,9 +65,45 @@ class Utterance:
     transcript: Callable[[], Awaitable[Transcription]]
     speculative: bool = False
     """The transcript is the guess started during the pause."""
+    verdict: Verdict | None = None
+    """The semantic end-of-turn decision that ended it (None: silence or a commit)."""
+    decision_ms: float | None = None
+    """How long the end-of-turn model took to hear the pause."""
 
 
-_Marker = Literal["commit"]
+@dataclass(slots=True)
+class Guess:
+    """What the listener works out during a pause: a transcript and, in semantic mode,
+    whether the utterance sounds finished."""
+
+    turn_id: str
+    """The turn this becomes if the pause ends it."""
+    transcript: asyncio.Task[Transcription]
+    judgement: asyncio.Task[tuple[float, float]] | None = None
+    """(probability, seconds) from the end-of-turn model."""
+    verdict: Verdict | None = None
+    decision_ms: float | None = None
+
+    def decide(self, understands: Callable[[str], bool]) -> Verdict | None:
+        """The verdict once both opinions are in (None while either is missing)."""
+        if self.verdict is not None or self.judgement is None:
+            return self.verdict
+        if not (self.transcript.done() and self.judgement.done()):
+            return None
+        if self.transcript.cancelled() or self.transcript.exception() is not None:
+            self.verdict = Verdict.UNSURE  # the turn's own transcription will report it
+            return self.verdict
+        if self.judgement.cancelled() or self.judgement.exception() is not None:
+            probability, seconds = 0.0, 0.0  # no model opinion: the words decide
+        else:
+            probability, seconds = self.judgement.result()
+        text = self.transcript.result().text
+        self.verdict = verdict(probability, text, understood=understands(text))
+        self.decision_ms = round(seconds * 1000, 1)
+        return self.verdict
+
+
+_Marker = Literal["commit", "wake"]
 
 
 class Listener:
@@ -79,6 +117,8 @@ class Listener:
         on_speech: Callable[[], None],
         on_utterance: Callable[[Utterance], None],
         may_speculate: Callable[[], bool] = lambda: True,
+        on_guess: Callable[[Guess], None] = lambda guess: None,
+        on_guess_dropped: Callable[[Guess], None] = lambda guess: None,
     ) -> None:
         self.ports = ports
         self.options = options
@@ -87,17 +127,28 @@ class Listener:
         self.on_speech = on_speech
         self.on_utterance = on_utterance
         self.may_speculate = may_speculate
-        self._detector = ports.detector(options.vad)
+        self.on_guess = on_guess
+        self.on_guess_dropped = on_guess_dropped
+        self.semantic = options.turn_mode == "semantic" and options.server_vad
+        # Semantic mode: VAD alone ends a turn only after the longest wait; the verdict
+        # at a candidate pause usually ends it much sooner.
+        vad = (
+            replace(options.vad, silence_ms=options.waits.max_ms) if self.semantic else options.vad
+        )
+        self._detector = ports.detector(vad)
         self._to_vad = StreamResampler(options.input_rate, VAD_RATE)
-        self._inbox: asyncio.Queue[FloatArray | tuple[_Marker, asyncio.Future[str | None]]]
+        self._inbox: asyncio.Queue[FloatArray | tuple[_Marker, asyncio.Future[str | None] | None]]
         self._inbox = asyncio.Queue()
         self._manual: list[FloatArray] = []
         self._manual_s = 0.0
         self._speech_s = 0.0  # speech heard in the current turn, for partials
         self._partial_at_s = 0.0
         self._inflight: asyncio.Task[Transcription] | None = None
-        self._guess: asyncio.Task[Transcription] | None = None
-        self._speculate_after_s = min(SPECULATE_AFTER_S, options.vad.silence_ms / 2000)
+        self._guess: Guess | None = None
+        candidate_s = options.candidate_ms / 1000
+        self._speculate_after_s = (
+            candidate_s if self.semantic else min(candidate_s, options.vad.silence_ms / 2000)
+        )
         self._worker: asyncio.Task[None] | None = None
         self.closed = False
 
@@ -161,10 +212,10 @@ class Listener:
         self._manual, self._manual_s = [], 0.0
         while not self._inbox.empty():
             item = self._inbox.get_nowait()
-            if isinstance(item, tuple):
+            if isinstance(item, tuple) and item[1] is not None:
                 item[1].set_result(None)
         self._detector.reset()
-        self._guess = None
+        self._drop_guess()
 
     # --- VAD, off the event loop ---------------------------------------------------------
 
@@ -172,7 +223,11 @@ class Listener:
         while not self.closed:
             item = await self._inbox.get()
             if isinstance(item, tuple):
-                item[1].set_result(self._close_turn())
+                marker, done = item
+                if marker == "commit" and done is not None:
+                    done.set_result(self._close_turn())
+                else:
+                    self._after_audio()  # a verdict came in between frames
                 continue
             audio = item
             if self._detector.speaking:
@@ -200,7 +255,8 @@ class Listener:
         self.on_speech()
 
     def _on_speech_stopped(self, event: VadStopped) -> str:
-        turn_id = new_turn_id()
+        guess, self._guess = self._guess, None
+        turn_id = guess.turn_id if guess is not None else new_turn_id()
         self.emit(
             SpeechStopped(
                 audio_ms=round(event.at_s * 1000),
@@ -209,11 +265,17 @@ class Listener:
             )
         )
         eot_wait_ms = round((self._detector.time_s - event.at_s) * 1000, 1)
-        guess, self._guess = self._guess, None
         audio = event.audio
         if guess is not None:
+            task = guess.transcript
             utterance = Utterance(
-                turn_id, audio, eot_wait_ms, transcript=lambda: _shielded(guess), speculative=True
+                turn_id,
+                audio,
+                eot_wait_ms,
+                transcript=lambda: _shielded(task),
+                speculative=True,
+                verdict=guess.verdict,
+                decision_ms=guess.decision_ms,
             )
         else:
             utterance = Utterance(
@@ -229,10 +291,45 @@ class Listener:
         if not detector.speaking:
             return
         if quiet == 0.0:
-            self._guess = None  # they spoke on: the guess is stale (it finishes unseen)
+            self._drop_guess()  # they spoke on: the guess is stale (it finishes unseen)
             self._maybe_partial()
-        elif self._guess is None and quiet >= self._speculate_after_s and self._speculable():
-            self._guess = self._start(detector.turn_audio())
+            return
+        guess = self._guess
+        if guess is None:
+            if quiet >= self._speculate_after_s and self._speculable():
+                self._start_guess(detector.turn_audio())
+            return
+        if not self.semantic:
+            return
+        decided = guess.decide(self.ports.responder.understands)
+        if decided is not None and quiet * 1000 >= self.options.waits.silence_ms(decided):
+            self._close_turn()
+
+    def _start_guess(self, audio: FloatArray) -> None:
+        guess = Guess(turn_id=new_turn_id(), transcript=self._start(audio))
+        if self.semantic:
+            guess.judgement = asyncio.create_task(self._judge(audio))
+            guess.judgement.add_done_callback(_retrieve)
+            for task in (guess.transcript, guess.judgement):
+                task.add_done_callback(self._wake)
+        self._guess = guess
+        self.on_guess(guess)
+
+    async def _judge(self, audio: FloatArray) -> tuple[float, float]:
+        started = time.perf_counter()
+        probability = await self.ports.judge.completion(audio)
+        return probability, time.perf_counter() - started
+
+    def _wake(self, _task: asyncio.Task[object]) -> None:
+        if not self.closed:
+            self._inbox.put_nowait(("wake", None))
+
+    def _drop_guess(self) -> None:
+        guess, self._guess = self._guess, None
+        if guess is not None:
+            if guess.judgement is not None:
+                guess.judgement.cancel()
+            self.on_guess_dropped(guess)
 
     def _maybe_partial(self) -> None:
         if not self.options.partial_transcripts or not self._idle():
@@ -288,7 +385,7 @@ async def _shielded(task: asyncio.Task[Transcription]) -> Transcription:
     return await asyncio.shield(task)
 
 
-def _retrieve(task: asyncio.Task[Transcription]) -> None:
+def _retrieve(task: asyncio.Task[Transcription] | asyncio.Task[tuple[float, float]]) -> None:
     """Mark an abandoned transcription's error as seen (its waiter reports it)."""
     if not task.cancelled():
         task.exception()

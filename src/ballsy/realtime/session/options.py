@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ballsy.errors import InvalidInput
+from ballsy.realtime.session.turns import TurnWaits
 from ballsy.speech.vad import TurnConfig
 
 SUPPORTED_INPUT_RATES = (8000, 16000, 24000, 48000)
@@ -31,6 +33,16 @@ class SessionOptions:
     speak: bool = True
     """False: replies are text only (no speech synthesis, no audio)."""
     vad: TurnConfig = field(default_factory=TurnConfig)
+    turn_mode: Literal["fixed", "semantic"] = "fixed"
+    """fixed: ``vad.silence_ms`` of silence ends a turn. semantic: at a candidate pause
+    the end-of-turn model and the transcript decide (realtime/session/turns.py)."""
+    candidate_ms: int = 200
+    """A pause this long starts the speculative transcript (and, semantic, the verdict)."""
+    waits: TurnWaits = field(default_factory=TurnWaits)
+    """Semantic mode: how long an unsure or unfinished utterance may pause."""
+    speculative_reply: bool = True
+    """Start answering the speculative transcript during the pause; nothing is sent or
+    stored until the turn is confirmed."""
 
     def __post_init__(self) -> None:
         if self.input_rate not in SUPPORTED_INPUT_RATES:

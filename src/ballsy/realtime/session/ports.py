@@ -116,6 +116,16 @@ class Responder(Protocol):
         """Add context messages to the user's memory without a turn."""
         ...
 
+    def understands(self, text: str) -> bool:
+        """A built-in skill answers ``text`` (it is a complete command)."""
+        ...
+
+
+class TurnJudge(Protocol):
+    async def completion(self, audio: FloatArray) -> float:
+        """Probability (0–1) that the utterance so far (16 kHz) is finished."""
+        ...
+
 
 class TurnLimiter(Protocol):
     async def admit(self, user: str) -> None:
@@ -161,6 +171,7 @@ class SessionPorts:
     responder: Responder
     synthesizer: Synthesizer
     limiter: TurnLimiter
+    judge: TurnJudge
     clock: Clock
     detector: Callable[[TurnConfig], SpeechDetector]
     offload: Offload[list[TurnEvent]]

@@ -69,6 +69,7 @@ class ReplyHandle:
         emit: Callable[[SessionEvent], None],
         confirmed_at: float,
         timings: TurnTimings,
+        held: bool = False,
     ) -> None:
         self.ports = ports
         self.clock = ports.clock
@@ -76,7 +77,13 @@ class ReplyHandle:
         self.turn = turn
         self.style = style
         self.voice = voice
-        self.emit = emit
+        self._emit_now = emit
+        self._held: list[SessionEvent] | None = [] if held else None
+        """A speculative reply: its events wait here until :meth:`release`."""
+        self._released = asyncio.Event()
+        if not held:
+            self._released.set()
+        self._discarded = False
         self.confirmed_at = confirmed_at
         """Clock time when the user's turn was confirmed over."""
         self._timings = timings
@@ -93,6 +100,31 @@ class ReplyHandle:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
+
+    def emit(self, event: SessionEvent) -> None:
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._emit_now(event)
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def release(self, *, confirmed_at: float, timings: TurnTimings) -> None:
+        """The speculative turn was confirmed: send what is ready, go on live."""
+        held, self._held = self._held or [], None
+        self.confirmed_at, self._timings = confirmed_at, timings
+        for event in held:
+            self._emit_now(event)
+        self._released.set()
+
+    def discard(self) -> None:
+        """The speculation was wrong: stop, send nothing, store nothing."""
+        self._discarded = True
+        self._held = []
+        self._released.set()
+        self.interrupt()
 
     @property
     def done(self) -> bool:
@@ -162,6 +194,10 @@ class ReplyHandle:
                 self.emit(ReplyDelta(self.turn_id, piece))
                 for sentence in buffer.push(piece):
                     sentences.put_nowait(sentence)
+                if not self._released.is_set() and not sentences.empty():
+                    # Speculating: the first sentence is enough until the turn is
+                    # confirmed; generating more would waste CPU if it is not.
+                    await self._released.wait()
             for sentence in buffer.flush():
                 sentences.put_nowait(sentence)
         finally:
@@ -188,6 +224,7 @@ class ReplyHandle:
             await self._send_audio(pending)
 
     async def _send_audio(self, pcm: Int16Array) -> None:
+        await self._released.wait()  # a speculative reply's audio waits for confirmation
         await self.playout.wait_for_slot(len(pcm) / self.voice.output_rate)
         if self._first_audio_ms is None:
             self._first_audio_ms = elapsed_ms(self.clock, self.confirmed_at)
@@ -211,6 +248,12 @@ class ReplyHandle:
     async def _finish(self, status: TurnStatus, error: TurnError | None) -> TurnEnded:
         """Persist what was heard and report the reply's end."""
         full = "".join(self._generated).strip()
+        if not self._released.is_set():
+            await self._released.wait()  # speculative: stored only once it is confirmed
+        if self._discarded:
+            self.full_text = full
+            self.ended = TurnEnded(self.turn_id, "cancelled", responded=False, full_text=full)
+            return self.ended  # nobody heard it: nothing is stored or sent
         cut_short = status != "completed"
         heard = full
         if cut_short and self.style.speak:

@@ -25,14 +25,14 @@ TRAILING_WORDS = frozenset(
     """
     a an the and or but so because if then than that which who whose to of for from
     with without about into onto at by in on as like um uh er erm hmm my your his her
-    their our its is are was were be been am i i'm we you they it's there's let's
-    very really just also plus minus times over
+    their our its i i'm we you they it's there's let's very really just also plus
+    minus times
     """.split()  # noqa: SIM905 - a word list reads better as prose
 )
 COMPLETE_AT = 0.5
 """Smart Turn probability from which the utterance counts as finished by its sound."""
 
-_WORDS = re.compile(r"[a-z']+")
+_WORDS = re.compile(r"[a-z0-9']+")
 
 
 class Verdict(Enum):
@@ -68,7 +68,7 @@ def verdict(probability: float, text: str, *, understood: bool) -> Verdict:
     return Verdict.UNSURE
 
 
-def eagerness_waits(eagerness: str) -> TurnWaits:
+def eagerness_waits(eagerness: str, unsure_ms: int = 900) -> TurnWaits:
     """OpenAI's ``semantic_vad`` eagerness: the longest it may wait (auto = medium)."""
     longest = {"low": 8000, "medium": 4000, "high": 2000, "auto": 4000}[eagerness]
-    return TurnWaits(unsure_ms=min(900, longest), max_ms=longest)
+    return TurnWaits(unsure_ms=min(unsure_ms, longest), max_ms=longest)

@@ -25,6 +25,7 @@ from ballsy.observability.logging import get_logger
 from ballsy.realtime.session.adapters import session_ports
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import (
+    Announcement,
     Interrupted,
     ReplyAudio,
     ReplyDelta,
@@ -38,6 +39,7 @@ from ballsy.realtime.session.events import (
 )
 from ballsy.realtime.session.observer import observe_session_event
 from ballsy.realtime.session.options import SessionOptions
+from ballsy.realtime.session.turns import TurnWaits
 from ballsy.realtime.wire.lifetime import SocketServices, serve_connection
 from ballsy.realtime.wire.native_protocol import (
     ConfigMessage,
@@ -76,7 +78,17 @@ def initial_options(query: Mapping[str, str], settings: Settings) -> SessionOpti
     rate = query.get("sample_rate", "16000")
     if not rate.isdigit():
         raise InvalidInput("sample_rate must be a number")
-    return SessionOptions(input_rate=int(rate), vad=default_vad(settings))
+    return SessionOptions(
+        input_rate=int(rate),
+        vad=default_vad(settings),
+        turn_mode=settings.realtime_turn_detection,
+        candidate_ms=settings.realtime_candidate_pause_ms,
+        waits=TurnWaits(
+            unsure_ms=settings.realtime_unsure_pause_ms, max_ms=settings.realtime_max_pause_ms
+        ),
+        speculative_reply=settings.realtime_speculative_replies,
+        partial_transcripts=settings.realtime_partial_transcripts,
+    )
 
 
 class NativeConnection:
@@ -136,6 +148,15 @@ class NativeConnection:
                 )
             case TurnEnded():
                 self._send_turn_end(event)
+            case Announcement():  # a due timer or reminder; its reply events follow
+                send(
+                    {
+                        "type": "notice",
+                        "turn_id": event.turn_id,
+                        "kind": event.kind,
+                        "text": event.text,
+                    }
+                )
             case SessionError():
                 self.notice(event.code, event.message)
             case _:
@@ -295,9 +316,16 @@ async def serve_native(websocket: WebSocket, *, client_id: str | None, device: s
     sockets = SocketServices(
         services.sessions, services.connections, services.settings, services.overruns
     )
-    await serve_connection(
-        websocket, connection, sockets, user_id=principal.user_id, device=device, endpoint="voice"
-    )
+    # Due timers and reminders of this user are spoken here while the socket is open.
+    with services.listeners.session(name, connection.session):
+        await serve_connection(
+            websocket,
+            connection,
+            sockets,
+            user_id=principal.user_id,
+            device=device,
+            endpoint="voice",
+        )
 
 
 @router.websocket("/ws/voice/{client_id}")

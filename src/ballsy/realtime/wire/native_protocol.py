@@ -88,6 +88,8 @@ class VadConfig(BaseModel):
     silence_ms: int | None = Field(default=None, ge=100, le=5000)
     prefix_padding_ms: int | None = Field(default=None, ge=0, le=2000)
     min_speech_ms: int | None = Field(default=None, ge=0, le=2000)
+    turn_detection: Literal["semantic", "fixed"] | None = None
+    """semantic: the end-of-turn model and transcript decide at a pause; fixed: silence."""
 
 
 class ConfigMessage(BaseModel):
@@ -176,5 +178,7 @@ def configured(options: SessionOptions, config: ConfigMessage) -> SessionOptions
         changes["speed"] = config.speed
     if config.vad is not None:
         given = config.vad.model_dump(exclude_none=True)
+        if (mode := given.pop("turn_detection", None)) is not None:
+            changes["turn_mode"] = mode
         changes["vad"] = replace(options.vad, **given)
     return replace(options, **changes) if changes else options

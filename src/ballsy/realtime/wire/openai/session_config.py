@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ballsy.config import Settings
 from ballsy.names import OPENAI_VOICES
 from ballsy.realtime.session.options import SessionOptions
+from ballsy.realtime.session.turns import eagerness_waits
 from ballsy.speech.vad import TurnConfig
 
 Dialect = Literal["ga", "beta"]
@@ -50,6 +51,8 @@ class TurnDetectionUpdate(_Model):
     silence_duration_ms: int | None = Field(default=None, ge=100, le=5000)
     create_response: bool | None = None
     interrupt_response: bool | None = None
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
+    """semantic_vad: how long an unfinished utterance may pause (8 s / 4 s / 2 s)."""
 
 
 class TranscriptionUpdate(_Model):
@@ -107,15 +110,21 @@ class TurnDetection:
     silence_duration_ms: int
     create_response: bool = True
     interrupt_response: bool = True
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = "auto"
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "type": "server_vad",
+        common = {
+            "type": self.type,
+            "create_response": self.create_response,
+            "interrupt_response": self.interrupt_response,
+        }
+        if self.type == "semantic_vad":
+            return common | {"eagerness": self.eagerness}
+        return common | {
             "threshold": self.threshold,
             "prefix_padding_ms": self.prefix_padding_ms,
             "silence_duration_ms": self.silence_duration_ms,
-            "create_response": self.create_response,
-            "interrupt_response": self.interrupt_response,
         }
 
 
@@ -195,6 +204,10 @@ class RealtimeSessionConfig:
                 prefix_padding_ms=detection.prefix_padding_ms,
                 min_speech_ms=settings.realtime_min_speech_ms,
             ),
+            turn_mode="semantic" if detection.type == "semantic_vad" else "fixed",
+            candidate_ms=settings.realtime_candidate_pause_ms,
+            waits=eagerness_waits(detection.eagerness, settings.realtime_unsure_pause_ms),
+            speculative_reply=settings.realtime_speculative_replies,
         )
 
     def as_json(self, dialect: Dialect, settings: Settings) -> dict[str, Any]:
@@ -282,4 +295,6 @@ def _turn_detection(update: TurnDetectionUpdate, settings: Settings) -> TurnDete
         silence_duration_ms=update.silence_duration_ms or settings.realtime_silence_ms,
         create_response=update.create_response is not False,
         interrupt_response=update.interrupt_response is not False,
+        type=update.type,
+        eagerness=update.eagerness or "auto",
     )
