@@ -42,12 +42,29 @@ async def test_spoken_question_gets_a_spoken_answer(
         timings = turn.message["timings"]
         for stage in ("eot_wait_ms", "transcription_ms", "first_audio_ms", "end_to_end_ms"):
             assert timings[stage] > 0, stage
+        assert timings["turn_decision_ms"] > 0  # semantic by default: the model decided
         assert client.messages("speech_started") and client.messages("speech_stopped")
         assert sum(len(chunk) for _, chunk, _ in client.audio) > 24000  # > 0.5 s of speech
     history = await read_history(url, "rt-spoken")
     item = history["items"][0]
     assert item["source"] == "voice" and "19" in item["reply"]
     assert item["timings"]["end_to_end_ms"] == timings["end_to_end_ms"]
+
+
+async def test_fixed_silence_mode_on_request(
+    realtime_server: Served, utterances: dict[str, bytes]
+) -> None:
+    url, _ = realtime_server
+    async with VoiceClient.connect(url, "rt-fixed") as client:
+        await client.wait_for("ready")
+        await client.send({"type": "config", "vad": {"turn_detection": "fixed"}})
+        await client.wait_for("config_applied")
+        await client.stream(utterances["plus"])
+        done = await client.wait_for("reply_done")
+        assert done.message["status"] == "completed" and "19" in done.message["text"]
+        timings = (await client.wait_for("turn")).message["timings"]
+        # Fixed silence: no end-of-turn model run, the full silence waited.
+        assert "turn_decision_ms" not in timings and timings["eot_wait_ms"] >= 350
 
 
 async def test_audio_is_paced_to_playback_time(realtime_server: Served) -> None:

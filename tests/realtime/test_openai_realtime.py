@@ -391,3 +391,22 @@ async def test_an_oversized_item_is_refused_and_absent_from_history(served: Serv
     turns = await history(url, "oai-huge")
     assert [t["text"] for t in turns] == ["what is twelve plus seven"]
     assert not any("dragons" in t["text"] + t["reply"] for t in turns)
+
+
+async def test_semantic_vad_ends_a_spoken_turn_by_its_meaning(
+    served: Served, speech: dict[str, bytes]
+) -> None:
+    url, _ = served
+    async with talk(url, "oai-semantic") as log:
+        vad = {"type": "semantic_vad", "eagerness": "high", "create_response": True}
+        audio_in = {"format": PCM, "transcription": {"model": "whisper-1"}, "turn_detection": vad}
+        audio = {"input": audio_in, "output": {"format": PCM, "voice": "alloy"}}
+        await log.connection.session.update(session={"type": "realtime", "audio": audio})
+        updated = await log.wait_for("session.updated")
+        detection = updated.session.audio.input.turn_detection
+        assert detection.type == "semantic_vad" and detection.eagerness == "high"
+        since, done = await spoken_turn(log, speech["plus"], GA_NAMES)
+        said = log.of("response.output_audio_transcript.done", since=since)[0].transcript
+        assert "19" in said and done.response.status == "completed"
+    turns = await history(url, "oai-semantic")
+    assert turns[0]["timings"]["turn_decision_ms"] > 0  # the end-of-turn model decided

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ballsy.realtime.session.events import (
     Interrupted,
     ReplyAudio,
@@ -131,3 +133,11 @@ async def test_barge_in_on_a_confirmed_speculative_reply() -> None:
     heard = r.responder.stored[0].heard
     assert heard and STORY.startswith(heard) and len(heard) < len(STORY)
     assert r.of(Interrupted)[0].played_text == heard
+
+
+async def test_switching_turn_detection_restarts_listening() -> None:
+    r = rig(options=semantic(), judge=FakeJudge(0.9))
+    r.session.update(replace(r.session.options, turn_mode="fixed"))
+    await r.feed(tone(1.0))
+    waited = await pause_until_turn_ends(r)
+    assert 0.38 <= waited <= 0.45  # fixed silence now, not the verdict at 200 ms

@@ -206,13 +206,7 @@ class VoiceSession:
     def update(self, options: SessionOptions) -> None:
         """Apply new options (rate, VAD or turn-taking changes restart listening)."""
         old, self.options = self.options, options
-        listening = (old.input_rate, old.vad, old.server_vad, old.partial_transcripts)
-        if listening != (
-            options.input_rate,
-            options.vad,
-            options.server_vad,
-            options.partial_transcripts,
-        ):
+        if _listening(old) != _listening(options):
             stale = self._listener
             self._listener = self._new_listener()
             self._closing = asyncio.ensure_future(stale.close())
@@ -458,6 +452,19 @@ class VoiceSession:
         self._replies[reply.turn_id] = reply
         while len(self._replies) > REMEMBERED_REPLIES:
             self._replies.popitem(last=False)
+
+
+def _listening(options: SessionOptions) -> tuple[object, ...]:
+    """The options a listener is built with: changing one restarts listening."""
+    return (
+        options.input_rate,
+        options.vad,
+        options.server_vad,
+        options.partial_transcripts,
+        options.turn_mode,
+        options.candidate_ms,
+        options.waits,
+    )
 
 
 class _Speculation:
