@@ -54,12 +54,15 @@ async def spoken_turn(client: VoiceClient, item: Utterance, index: int) -> dict[
     if first is None:
         return {"turn": index, "label": item.label, "error": "no reply audio", "cut_off": cut_off}
     first_audio, turn_id = first
+    # The user has heard the answer begin: stop it (a barge-in) so the next question
+    # need not wait for a long reply to play out; the turn's timings are complete.
+    await client.send({"type": "interrupt"})
     done = await client.wait_for("reply_done", within=90, turn_id=turn_id)
     timings = (await client.wait_for("turn", within=10, turn_id=turn_id)).message["timings"]
     final = await client.wait_for("transcript", within=5, final=True, turn_id=turn_id)
     heard = str(final.message.get("text") or "")
     errors, words = word_errors(item.text, heard)
-    await asyncio.sleep(0.8)  # a polite user lets the reply play
+    await asyncio.sleep(0.5)
     return {
         "turn": index,
         "label": item.label,

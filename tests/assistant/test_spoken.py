@@ -51,3 +51,11 @@ def test_a_long_line_is_released_before_it_ends() -> None:
     early = stream.push("word " * 40)
     assert early.startswith("word word")
     assert "*" not in early
+
+
+def test_a_streamed_line_is_released_word_by_word_soon_after_it_starts() -> None:
+    stream = SpokenStream()
+    words = ("The", "capital", "of", "France", "is", "Paris", "and")
+    said = [stream.push(word + " ") for word in words]
+    # Speech must not wait for the end of the line: the first words leave at once.
+    assert "".join(said[:4]).strip().startswith("The capital")

@@ -102,7 +102,7 @@ def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> s
     return f"data: {json.dumps(body)}\n\n"
 
 
-@router.post("/chat/completions", response_model=None, responses={**STREAMED, **errors(504)})
+@router.post("/chat/completions", response_model=None, responses={**STREAMED, **errors(404, 504)})
 async def chat_completions(
     body: ChatRequest, services: ServicesDep, user: CurrentUser
 ) -> dict[str, Any] | StreamingResponse:

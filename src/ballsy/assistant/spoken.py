@@ -31,7 +31,7 @@ _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1")
 _TIMES = re.compile(r"(?<=\d)\s*\*\s*(?=\d)")  # "5 * 3" is arithmetic, not emphasis
 _MARKS = re.compile(r"[*`#~]+|(?<!\w)_+|_+(?!\w)")
 _SENTENCE_END = ".!?:;,"
-STREAM_HOLD_CHARS = 120  # release a long unfinished line at a space past this
+STREAM_HOLD_CHARS = 12  # past a line's start (where list markers are), release at spaces
 
 
 def _inline(text: str) -> str:
@@ -111,9 +111,11 @@ class SpokenStream:
 
     def _partial(self) -> str:
         raw = self._line
-        if len(raw) < STREAM_HOLD_CHARS or "[" in raw[raw.rfind("]") + 1 :]:
+        if len(raw) < STREAM_HOLD_CHARS or _inside_link(raw):
             return ""
         cut = raw.rfind(" ")
+        while cut > 0 and _inside_link(raw[:cut]):
+            cut = raw.rfind(" ", 0, cut)  # never split a link: its URL would be read out
         if cut <= 0:
             return ""
         head, self._line = raw[:cut], raw[cut + 1 :]
@@ -128,6 +130,14 @@ class SpokenStream:
         spoken = text if not self._started else " " + text
         self._started = True
         return spoken
+
+
+def _inside_link(raw: str) -> bool:
+    """A markdown link ``[text](url)`` is not over yet: its URL must not be read out."""
+    if "[" in raw[raw.rfind("]") + 1 :] or raw.rstrip().endswith("]"):
+        return True
+    target = raw.rfind("](")
+    return target >= 0 and ")" not in raw[target + 2 :]
 
 
 async def spoken_pieces(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
