@@ -133,3 +133,19 @@ async def test_conversation_memory_and_idle_expiry(session: AsyncSession) -> Non
     active = await conversations.active(user.id, idle_timeout=timedelta(hours=1))
     assert active is not None and active.id == conversation.id
     assert await conversations.active(user.id, idle_timeout=timedelta(seconds=-1)) is None
+
+
+async def test_the_memory_window_moves_in_steps(session: AsyncSession) -> None:
+    """A prompt's memory keeps its first messages for several turns (prompt cache)."""
+    user = await UserRepository(session).get_or_create("window-user")
+    conversations = ConversationRepository(session)
+    conversation = await conversations.start(user.id)
+    firsts = []
+    for i in range(10):
+        await conversations.append(conversation, [("user", f"q{i}"), ("assistant", f"a{i}")])
+        window = await conversations.memory_window(conversation.id, 12)
+        assert 6 <= len(window) <= 12 or i < 3
+        assert window[-1].content == f"a{i}"  # always up to the newest message
+        firsts.append(window[0].content)
+    # 12 messages, steps of 6: the first message changes every third turn, not every turn.
+    assert firsts == ["q0"] * 6 + ["q3"] * 3 + ["q6"]

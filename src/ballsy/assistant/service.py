@@ -138,7 +138,7 @@ class Assistant:
                 user.id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
             )
             memory = (
-                await ConversationRepository(session).recent_messages(
+                await ConversationRepository(session).memory_window(
                     conversation.id, preferences.memory_turns * 2
                 )
                 if conversation

@@ -231,6 +231,30 @@ class ConversationRepository:
         )
         return list(reversed(result.scalars().all()))
 
+    async def memory_window(self, conversation_id: str, limit: int) -> list[Message]:
+        """At most ``limit`` recent messages, oldest first, from a start that moves in
+        steps of half the window: the prompt's prefix then stays the same for several
+        turns, so a local model's prompt cache keeps it instead of re-evaluating the
+        whole memory every turn as a window sliding by one turn would. The window holds
+        between half and all of ``limit``."""
+        if limit <= 0:
+            return []
+        total = await self.session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == conversation_id)
+        )
+        step = max(2, limit // 2 // 2 * 2)  # whole turns (a user and an assistant message)
+        start = -(-max(0, int(total or 0) - limit) // step) * step  # rounded up to a step
+        result = await self.session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.id)
+            .offset(start)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
     async def append(
         self, conversation: Conversation, messages: Sequence[tuple[str, str]]
     ) -> list[Message]:
