@@ -259,7 +259,14 @@ class Settings(BaseSettings):
         ),
         description="The assistant's persona when a user has not set one.",
     )
-    memory_turns: int = Field(default=6, ge=0, le=100, description="Past turns sent to the LLM.")
+    memory_turns: int = Field(
+        default=6,
+        ge=0,
+        le=100,
+        description="Past turns sent to the LLM. The window moves in steps of half its "
+        "size (between half and all of them are sent) so a local model's prompt cache "
+        "keeps the conversation's start.",
+    )
     timezone: str = Field(default="UTC", description="IANA zone used by the time skill.")
     notice_poll_interval: float = Field(
         default=1.0,
