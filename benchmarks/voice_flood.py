@@ -31,7 +31,6 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -45,13 +44,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
 from benchmarks._common import FIXTURES, RATE, ballsy_server, peak_rss_mb, save
+from benchmarks._hostile import FLOOD_RATE, FRAME_SECONDS, HealthProbe, flood
 
 QUESTIONS = ["What is twelve plus seven?", "What is eight plus five?", "What is ten times three?"]
 # Slow and with gaps between words: the default tiny.en model then hears the numbers.
 ESPEAK = ["-v", "en-us", "-s", "130", "-g", "4"]
 TYPED = "what is twelve plus seven"
-FLOOD_RATE = 8_000
-FRAME_SECONDS = 2.0
 HEALTH_P95_TARGET_MS = 50.0
 FIRST_AUDIO_RATIO_TARGET = 1.5
 
@@ -146,109 +144,6 @@ async def typed_turn(ws: Any) -> dict[str, Any]:
         "status": event["response"]["status"],
         "at": time.perf_counter(),
     }
-
-
-# --- the flooder (a process of its own) -----------------------------------------------
-
-
-def flood(url: str, seconds: float, out: Any) -> None:
-    out.put(("started", time.monotonic()))
-    out.put(("report", asyncio.run(_flood(url, seconds))))
-
-
-async def _flood(url: str, seconds: float) -> dict[str, Any]:
-    samples = int(FRAME_SECONDS * FLOOD_RATE)
-    noise = np.random.default_rng(7).integers(-12000, 12000, samples, dtype=np.int16)
-    frame = noise.astype("<i2").tobytes()
-    errors: Counter[str] = Counter()
-    closes: Counter[str] = Counter()
-    lifetimes: list[float] = []
-    frames = connections = refused = 0
-    started = time.monotonic()
-    deadline = started + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            async with (
-                asyncio.timeout(left),
-                websockets.connect(
-                    f"{url}/ws/voice/flooder?sample_rate={FLOOD_RATE}",
-                    open_timeout=5,
-                    close_timeout=2,
-                ) as ws,
-            ):
-                connections += 1
-                opened = time.monotonic()
-                reader = asyncio.create_task(_count_errors(ws, errors))
-                try:
-                    while True:
-                        await ws.send(frame)
-                        frames += 1
-                        # send() need not yield: without this the reader never runs,
-                        # and the flooder would not see the server close it.
-                        await asyncio.sleep(0)
-                except websockets.ConnectionClosed:
-                    await asyncio.wait([reader], timeout=1)
-                    closes[f"{ws.close_code} {ws.close_reason}"] += 1
-                    lifetimes.append(time.monotonic() - opened)
-        except TimeoutError:
-            pass  # the flood's time is up
-        except (websockets.InvalidHandshake, OSError):
-            refused += 1
-            await asyncio.sleep(0.05)
-    elapsed = time.monotonic() - started
-    return {
-        "seconds": round(elapsed, 2),
-        "frames": frames,
-        "audio_pushed_s": frames * FRAME_SECONDS,
-        "audio_per_wall_second": round(frames * FRAME_SECONDS / elapsed, 1),
-        "connections": connections,
-        "refused_handshakes": refused,
-        "closed_by_server": sum(closes.values()),
-        "closes": dict(closes),
-        "connection_lifetime_s": [round(s, 2) for s in lifetimes],
-        "errors_received": dict(errors),
-    }
-
-
-async def _count_errors(ws: Any, errors: Counter[str]) -> None:
-    try:
-        async for raw in ws:
-            if isinstance(raw, str) and (message := json.loads(raw)).get("type") == "error":
-                errors[message.get("code", "?")] += 1
-    except websockets.ConnectionClosed:
-        pass
-
-
-# --- measurement -------------------------------------------------------------------------
-
-
-class HealthProbe:
-    """GETs ``/health`` every 50 ms on its own thread while active; latencies in ms."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.latencies: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> HealthProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=5) as http:
-            while not self._stop.is_set():
-                start = time.perf_counter()
-                try:
-                    ok = http.get(f"{self.url}/health").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.latencies.append((time.perf_counter() - start) * 1000 if ok else 5000.0)
-                self._stop.wait(0.05)
 
 
 def summarize(values: list[float]) -> dict[str, float]:
@@ -376,7 +271,7 @@ def results(
     errors: Counter[str] = Counter()
     for report in reports:
         closes.update(report["closes"])
-        errors.update(report["errors_received"])
+        errors.update(report["errors"])
     flood_seconds = sum(r["seconds"] for r in reports)
     pushed = sum(r["audio_pushed_s"] for r in reports)
 
