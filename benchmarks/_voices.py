@@ -63,10 +63,12 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def espeak(text: str, voice: str, folder: Path, speed: int = 135) -> np.ndarray:
+def espeak(text: str, voice: str, folder: Path, speed: int = 135, gap: int = 3) -> np.ndarray:
+    """``text`` spoken by espeak-ng's ``voice`` (``gap``: pause between words, 10 ms units),
+    16 kHz, trimmed to the speech."""
     out = folder / f"{abs(hash((text, voice)))}.wav"
     subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-g", "3", "-w", str(out), text],
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-g", str(gap), "-w", str(out), text],
         check=True,
         capture_output=True,
     )

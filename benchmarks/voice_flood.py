@@ -27,9 +27,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -37,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -45,10 +42,9 @@ from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
 from benchmarks._common import FIXTURES, RATE, ballsy_server, peak_rss_mb, save
 from benchmarks._hostile import FLOOD_RATE, FRAME_SECONDS, HealthProbe, flood
+from benchmarks._voices import espeak, have_espeak, trim
 
 QUESTIONS = ["What is twelve plus seven?", "What is eight plus five?", "What is ten times three?"]
-# Slow and with gaps between words: the default tiny.en model then hears the numbers.
-ESPEAK = ["-v", "en-us", "-s", "130", "-g", "4"]
 TYPED = "what is twelve plus seven"
 HEALTH_P95_TARGET_MS = 50.0
 FIRST_AUDIO_RATIO_TARGET = 1.5
@@ -57,29 +53,15 @@ FIRST_AUDIO_RATIO_TARGET = 1.5
 # --- speech ----------------------------------------------------------------------------
 
 
-def speech_end(samples: np.ndarray) -> int:
-    """The sample where speech really ends: the last 10 ms frame above the noise floor."""
-    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
-    energy = np.sqrt((frames**2).mean(axis=1))
-    loud = np.nonzero(energy > max(0.01, energy.max() * 0.05))[0]
-    return int((loud[-1] + 1) * 160) if len(loud) else len(samples)
-
-
 def questions(tmp: Path) -> tuple[str, list[bytes]]:
-    """(source, 16 kHz PCM16 of each spoken question, trimmed at the end of speech)."""
-    espeak = shutil.which("espeak-ng")
-    paths: list[Path] = []
-    if espeak:
-        for index, text in enumerate(QUESTIONS):
-            paths.append(tmp / f"q{index}.wav")
-            subprocess.run([espeak, *ESPEAK, "-w", str(paths[-1]), text], check=True)
+    """(source, 16 kHz PCM16 of each spoken question, trimmed to the speech)."""
+    if have_espeak():
+        # Slow and with gaps between words: the default tiny.en model then hears the numbers.
+        clips = [espeak(text, "en-us", tmp, speed=130, gap=4) for text in QUESTIONS]
     else:
-        paths = [FIXTURES / "jfk.flac"]
-    clips = []
-    for path in paths:
-        samples = decode_audio(path, sample_rate=RATE).samples
-        clips.append(float_to_pcm16(samples[: speech_end(samples)]).astype("<i2").tobytes())
-    return ("espeak-ng" if espeak else "jfk.flac"), clips
+        clips = [trim(decode_audio(FIXTURES / "jfk.flac", sample_rate=RATE).samples)]
+    pcm = [float_to_pcm16(samples).astype("<i2").tobytes() for samples in clips]
+    return ("espeak-ng" if have_espeak() else "jfk.flac"), pcm
 
 
 async def spoken_turn(client: VoiceClient, pcm: bytes) -> dict[str, Any]:

@@ -43,9 +43,7 @@ from benchmarks._common import (
     save,
 )
 from benchmarks._conversation import cpu_seconds, report, speculation_counts, spoken_turn, summarize
-from benchmarks._voices import Utterance, hesitations, questions
-
-RATE = 16_000
+from benchmarks._voices import Utterance, hesitations, questions, trim
 
 
 def rss_mb(pid: int) -> float:
@@ -55,22 +53,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def speech_end_s(samples: np.ndarray) -> float:
-    """Where speech really ends: the last 10 ms frame above the noise floor."""
-    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
-    energy = np.sqrt((frames**2).mean(axis=1))
-    loud = np.nonzero(energy > max(0.01, energy.max() * 0.05))[0]
-    return float((loud[-1] + 1) * 160 / RATE) if len(loud) else 0.0
-
-
 async def one_turn(client: VoiceClient, audio: np.ndarray, turn: int) -> dict[str, Any]:
     """Speak, keep the microphone open with silence, time the first reply audio.
 
     Only audio of a turn that started after this question did counts, and only audio
     that arrives after the speech ended: if a pause split the question into two turns,
     the reply to the first half is barged in on and the second half's reply is timed."""
-    end = speech_end_s(audio)
-    pcm = float_to_pcm16(audio[: int(end * RATE)]).astype("<i2").tobytes()
+    pcm = float_to_pcm16(trim(audio)).astype("<i2").tobytes()
     old_turns = {turn_id for _, _, turn_id in client.audio}
     started = time.perf_counter()
     spoke_until = await client.stream(pcm)
