@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
 from benchmarks._common import FIXTURES, RATE, ballsy_server, peak_rss_mb, save
+from benchmarks._conversation import summarize
 from benchmarks._hostile import FLOOD_RATE, FRAME_SECONDS, HealthProbe, flood
 from benchmarks._voices import espeak, have_espeak, trim
 
@@ -125,19 +125,6 @@ async def typed_turn(ws: Any) -> dict[str, Any]:
         "turn_ms": round((time.perf_counter() - started) * 1000, 1),
         "status": event["response"]["status"],
         "at": time.perf_counter(),
-    }
-
-
-def summarize(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(pick(0.95), 1),
-        "max_ms": round(ordered[-1], 1),
     }
 
 
