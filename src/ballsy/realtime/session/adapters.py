@@ -29,7 +29,7 @@ from ballsy.realtime.session.ports import (
 from ballsy.speech.service import SpeechService
 from ballsy.speech.stt import TranscribeOptions
 from ballsy.speech.turn_model import shared_smart_turn
-from ballsy.speech.vad import TurnConfig, TurnDetector, TurnEvent
+from ballsy.speech.vad import TurnConfig, TurnDetector
 from ballsy.state.ratelimit import RateLimits
 
 T = TypeVar("T")
@@ -168,6 +168,3 @@ def session_ports(
         max_command_length=max_command_length,
         playout_lead_s=playout_lead_s,
     )
-
-
-__all__ = ["TurnEvent", "session_ports"]

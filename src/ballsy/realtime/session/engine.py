@@ -74,7 +74,6 @@ class VoiceSession:
         self._budget = InputBudget(ports.clock, budget)
         self._listener = self._new_listener()
         self._turn: asyncio.Task[None] | None = None
-        self._turn_id = ""
         self._reply: ReplyHandle | None = None
         self._replies: OrderedDict[str, ReplyHandle] = OrderedDict()
         self._limited_at: float | None = None
@@ -298,7 +297,6 @@ class VoiceSession:
     def _queue_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
         """Start ``work`` as a turn once the one in progress has ended."""
         previous = self._turn
-        self._turn_id = turn_id
         self._turn = asyncio.create_task(self._guarded(turn_id, previous, work))
 
     def _start_turn(self, turn_id: str, work: Coroutine[Any, Any, None]) -> None:
@@ -307,7 +305,6 @@ class VoiceSession:
         previous = self._turn
         if not self.options.queue_turns:
             self.interrupt()
-        self._turn_id = turn_id
         self._turn = asyncio.create_task(self._guarded(turn_id, previous, work))
 
     async def _guarded(
