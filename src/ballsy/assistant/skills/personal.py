@@ -26,6 +26,7 @@ from typing import Protocol
 from ballsy.store.models import DueItem
 
 from .base import SkillContext, SkillReply
+from .wording import speak_items
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +93,31 @@ def find_personal_request(
 
 def reply(skill: str, text: str, **data: object) -> PersonalReply:
     return PersonalReply(SkillReply(skill=skill, text=text, data=dict(data)))
+
+
+def cancel_due(
+    skill: str,
+    noun: str,
+    chosen: Sequence[DueItem],
+    *,
+    every: bool,
+    listed: Callable[[DueItem], str],
+    one: Callable[[DueItem], str],
+) -> PersonalReply:
+    """Cancel the ``chosen`` timers or reminders — or, when a name matched several and
+    the user did not say "all", ask which one (``listed`` says each, ``one`` the one)."""
+    if len(chosen) > 1 and not every:
+        said = speak_items([listed(item) for item in chosen])
+        text = f"You have {len(chosen)} {noun}s: {said}. Which one should I cancel?"
+        return reply(skill, text, action="cancel", cancelled=0)
+    ids = [item.id for item in chosen]
+    text = (
+        f"OK, I cancelled {one(chosen[0])}."
+        if len(chosen) == 1
+        else f"OK, I cancelled all {len(chosen)} {noun}s."
+    )
+
+    async def cancel(store: PersonalStore) -> object:
+        return await store.cancel(ids)
+
+    return PersonalReply(reply(skill, text, action="cancel", cancelled=len(ids)).reply, cancel)

@@ -17,7 +17,7 @@ from ballsy.store.personal_repository import aware
 
 from .base import SkillContext, is_english
 from .moments import find_moment, speak_moment
-from .personal import PersonalReply, PersonalStore, reply
+from .personal import PersonalReply, PersonalStore, cancel_due, reply
 from .wording import as_said_back, normalise, speak_duration, speak_items, with_digits, words_of
 
 NAME = "reminders"
@@ -108,21 +108,14 @@ class CancelReminder:
         if not chosen:
             text = f"I can't find a reminder {as_said_back(self.subject)}."
             return reply(NAME, text, action="cancel", cancelled=0)
-        if len(chosen) > 1 and not self.every:
-            said = speak_items([_speak(item, now) for item in chosen])
-            text = f"You have {len(chosen)} reminders: {said}. Which one should I cancel?"
-            return reply(NAME, text, action="cancel", cancelled=0)
-        ids = [item.id for item in chosen]
-        text = (
-            f"OK, I cancelled your reminder {as_said_back(chosen[0].label)}."
-            if len(chosen) == 1
-            else f"OK, I cancelled all {len(chosen)} reminders."
+        return cancel_due(
+            NAME,
+            "reminder",
+            chosen,
+            every=self.every,
+            listed=lambda item: _speak(item, now),
+            one=lambda item: f"your reminder {as_said_back(item.label)}",
         )
-
-        async def cancel(store: PersonalStore) -> object:
-            return await store.cancel(ids)
-
-        return PersonalReply(reply(NAME, text, action="cancel", cancelled=len(ids)).reply, cancel)
 
 
 ReminderRequest = SetReminder | ListReminders | CancelReminder

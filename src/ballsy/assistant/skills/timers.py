@@ -18,7 +18,7 @@ from ballsy.store.models import DueItem
 from ballsy.store.personal_repository import aware
 
 from .base import SkillContext, is_english
-from .personal import PersonalReply, PersonalStore, reply
+from .personal import PersonalReply, PersonalStore, cancel_due, reply
 from .wording import find_duration, normalise, speak_duration, speak_items, with_digits, words_of
 
 NAME = "timers"
@@ -110,21 +110,14 @@ class CancelTimer:
         chosen = timers if self.every else _matching(timers, self.label)
         if not chosen:
             return reply(NAME, f"You have no {self.label} timer.", action="cancel", cancelled=0)
-        if len(chosen) > 1 and not self.every:
-            names = speak_items([timer_name(t) for t in chosen])
-            text = f"You have {len(chosen)} timers: {names}. Which one should I cancel?"
-            return reply(NAME, text, action="cancel", cancelled=0)
-        ids = [t.id for t in chosen]
-        text = (
-            f"OK, I cancelled your {timer_name(chosen[0])}."
-            if len(chosen) == 1
-            else f"OK, I cancelled all {len(chosen)} timers."
+        return cancel_due(
+            NAME,
+            "timer",
+            chosen,
+            every=self.every,
+            listed=timer_name,
+            one=lambda timer: f"your {timer_name(timer)}",
         )
-
-        async def cancel(store: PersonalStore) -> object:
-            return await store.cancel(ids)
-
-        return PersonalReply(reply(NAME, text, action="cancel", cancelled=len(ids)).reply, cancel)
 
 
 @dataclass(frozen=True, slots=True)
