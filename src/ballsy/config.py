@@ -371,7 +371,8 @@ class Settings(BaseSettings):
     )
     preload_models: bool = Field(
         default=True,
-        description="Load the default STT, TTS and LLM in the background at start, "
+        description="Load the default STT, TTS, end-of-turn model and LLM in the background "
+        "at start, "
         "so the first voice turn is warm (models still load lazily if this is off).",
     )
     model_idle_ttl: float = Field(

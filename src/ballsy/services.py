@@ -22,6 +22,7 @@ from ballsy.security.spend import SpendGuard
 from ballsy.security.users import UserAdmin
 from ballsy.speech.runtime import InferenceRuntime
 from ballsy.speech.service import SpeechService
+from ballsy.speech.turn_model import shared_smart_turn
 from ballsy.state.cache import ResponseCache
 from ballsy.state.failover import FailoverState
 from ballsy.state.ratelimit import RateLimits
@@ -105,10 +106,13 @@ class Services:
             self._preload = asyncio.create_task(self.preload())
 
     async def preload(self) -> None:
-        """Load the default STT, TTS and LLM so the first conversation is not a cold one."""
+        """Load the default STT, TTS, end-of-turn model and LLM so the first conversation is
+        not a cold one."""
         started = time.perf_counter()
         try:
             await self.speech.preload()
+            # The end-of-turn model, so the first voice turn does not pay for loading it.
+            await asyncio.to_thread(shared_smart_turn)
             await self.llms.local.warm_up()
             await self.llms.default.check()
         except Exception as exc:  # readiness reports it; serving goes on lazily
