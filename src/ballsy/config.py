@@ -47,7 +47,8 @@ LOOPBACK_HOSTS = ("localhost", "*.localhost", "127.0.0.1", "::1")
 """Host header names a loopback-only development server answers to."""
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (IPv4 or IPv6)."""
     if host == "localhost":
         return True
     try:
@@ -790,7 +791,7 @@ class Settings(BaseSettings):
         after command-line overrides)."""
         if not self.wyoming_port and self.server_role != "wyoming":
             return []
-        if _is_loopback(self.wyoming_host):
+        if is_loopback(self.wyoming_host):
             return []
         if not self.wyoming_allow_remote:
             return [
@@ -812,7 +813,7 @@ class Settings(BaseSettings):
         """Why ``ballsy serve`` must not listen as configured (checked after --host)."""
         if self.auth_mode != "none" or self.allow_unauthenticated_remote:
             return []
-        if _is_loopback(self.bind_host):
+        if is_loopback(self.bind_host):
             return []
         return [
             f"HOST={self.bind_host} is not loopback and AUTH_MODE=none: anyone who reaches "

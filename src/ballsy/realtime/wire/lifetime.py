@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.websockets import WebSocketDisconnect
 
-from ballsy.config import Settings
+from ballsy.config import Settings, is_loopback
 from ballsy.errors import BallsyError, ServiceBusy
 from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry
 from ballsy.observability.logging import get_logger
@@ -131,7 +130,7 @@ async def serve_connection(
     outbox.start()
     offenders = [f"user:{user_id}"]
     address = websocket.client.host if websocket.client is not None else None
-    if services.settings.auth_mode == "none" and address and not _loopback(address):
+    if services.settings.auth_mode == "none" and address and not is_loopback(address):
         # Without authentication a name is the client's to choose: bar its address too
         # (not loopback's, which is the operator's own machine).
         offenders.append(f"address:{address}")
@@ -185,13 +184,6 @@ async def serve_connection(
         await outbox.flush_and_stop(wait_s=1.0)
         with contextlib.suppress(BallsyError):
             await services.sessions.close(slot.id, user_id)
-
-
-def _loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return address == "localhost"
 
 
 async def _render_events(connection: RealtimeConnection, punish: Callable[[], float]) -> None:
