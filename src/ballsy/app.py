@@ -113,6 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+async def close_websockets(app: FastAPI) -> None:
+    """Step 2 of a graceful stop (ballsy.serving): every open WebSocket gets its goodbye
+    and a 1012 close, before the HTTP requests in flight are drained."""
+    services: Services | None = getattr(app.state, "services", None)
+    if services is not None:
+        await services.connections.close_all()
+
+
 # Each process role (SERVER_ROLE, `ballsy serve --role`) serves its own routers: the
 # load balancer sends /ws/* and /v1/realtime to realtime instances (few long sockets
 # each) and the rest to api instances (many short requests); docs/deploy.md.

@@ -11,11 +11,11 @@ from ballsy.assistant.preferences import PreferencesService
 from ballsy.assistant.service import Assistant
 from ballsy.config import Settings
 from ballsy.jobs.service import JobService
-from ballsy.lifecycle import ConnectionRegistry
 from ballsy.llm.registry import LLMRegistry
 from ballsy.notices.live import LiveListeners
 from ballsy.notices.scheduler import NoticeScheduler
 from ballsy.observability.logging import get_logger
+from ballsy.realtime.connections import ConnectionRegistry
 from ballsy.realtime.wire.penalties import OverrunPenalties
 from ballsy.security.service import AuthService
 from ballsy.security.spend import SpendGuard
@@ -53,7 +53,7 @@ class Services:
     # Due timers and reminders: fired once across instances, spoken to live listeners.
     listeners: LiveListeners
     notices: NoticeScheduler
-    # Open WebSockets, closed with 1012 on shutdown (ballsy.lifecycle).
+    # Open WebSockets, closed with 1012 on shutdown (ballsy.serving tells the order).
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     # Voice clients closed for flooding audio, barred from reconnecting for a while.
     overruns: OverrunPenalties = field(default_factory=OverrunPenalties)

@@ -14,7 +14,7 @@ import pytest
 
 from ballsy.capacity.plan import ROLE_SHAPES
 from ballsy.config import Settings
-from ballsy.lifecycle import ConnectionRegistry
+from ballsy.realtime.connections import ConnectionRegistry
 from tests.deploy.conftest import DEPLOY, unknown_env, yaml_documents
 
 CLOUDRUN = DEPLOY / "cloudrun"

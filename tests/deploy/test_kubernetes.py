@@ -16,7 +16,7 @@ import yaml
 
 from ballsy.capacity.plan import CPU_TARGET, MEMORY_TARGET
 from ballsy.config import Settings
-from ballsy.lifecycle import ConnectionRegistry
+from ballsy.realtime.connections import ConnectionRegistry
 from tests.deploy.conftest import DEPLOY, unknown_env, yaml_documents
 
 K8S = DEPLOY / "k8s"

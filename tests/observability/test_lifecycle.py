@@ -22,8 +22,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry, GracefulServer
 from ballsy.observability.metrics import WS_CONNECTIONS
+from ballsy.realtime.connections import SERVICE_RESTART, ConnectionRegistry
+from ballsy.serving import GracefulServer
 from tests.fake_openai import free_port
 
 T = TypeVar("T")

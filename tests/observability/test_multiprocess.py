@@ -42,7 +42,7 @@ def test_two_workers_share_one_set_of_metrics(tmp_path: Path) -> None:
         "LOG_FORMAT": "json",
         "PRELOAD_MODELS": "false",
     }
-    command = [sys.executable, "-m", "uvicorn", "ballsy.lifecycle:create_worker_app"]
+    command = [sys.executable, "-m", "uvicorn", "ballsy.serving:create_worker_app"]
     command += ["--factory", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--no-access-log"],

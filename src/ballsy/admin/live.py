@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ballsy.lifecycle import ConnectionRegistry
+from ballsy.realtime.connections import ConnectionRegistry
 from ballsy.security.guard import PRINCIPAL_STATE
 from ballsy.security.principal import Principal
 

@@ -36,8 +36,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from ballsy.config import Settings, is_loopback
 from ballsy.errors import BallsyError, ServiceBusy
-from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry
 from ballsy.observability.logging import get_logger
+from ballsy.realtime.connections import SERVICE_RESTART, ConnectionRegistry
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import InputOverrun, SessionEvent
 from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox

@@ -1,49 +1,32 @@
-"""Graceful shutdown: the order in which a Ballsy process stops, and its WebSockets.
+"""The open WebSockets of this process, so that a graceful stop can close them.
 
-On the first SIGTERM or SIGINT, :class:`GracefulServer` (what ``ballsy serve`` runs)
-
-1. stops accepting connections;
-2. tells every registered WebSocket client and closes it with 1012 (*service restart*)
-   so it reconnects to another instance — each endpoint's ``on_shutdown`` hook first
-   persists what is finished and says goodbye;
-3. lets in-flight HTTP requests finish, for at most ``shutdown_grace_seconds``, then
-   cancels what is left;
-4. runs the app's lifespan shutdown (``Services.close``: providers, database pools);
-5. exits with status 0.
-
-WebSocket endpoints take part by entering :meth:`ConnectionRegistry.track` for the life
-of the connection; the registry also keeps the ``ballsy_ws_connections_active`` gauge.
+Every WebSocket endpoint enters :meth:`ConnectionRegistry.track` for the life of its
+connection. When the process stops (:mod:`ballsy.serving` tells the whole order),
+:meth:`ConnectionRegistry.close_all` runs each connection's ``on_shutdown`` hook —
+persist what is finished, say goodbye — and closes it with :data:`SERVICE_RESTART`
+(1012), so the client reconnects to another instance. The registry also keeps the
+``ballsy_ws_connections_active`` gauge, and the admin dashboard lists its
+:meth:`~ConnectionRegistry.snapshot`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import signal
-import socket
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import uvicorn
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ballsy.config import Settings
 from ballsy.observability import metrics
-from ballsy.observability.logging import configure_logging, get_logger
+from ballsy.observability.logging import get_logger
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-log = get_logger("ballsy.lifecycle")
+log = get_logger("ballsy.realtime.connections")
 
 # RFC 6455 §7.4 / IANA registry: "Service Restart" — the client should reconnect.
 SERVICE_RESTART = 1012
 _CLOSE_REASON = "server restarting"
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(eq=False, slots=True)
@@ -149,87 +132,3 @@ class ConnectionRegistry:
         # The client may be gone already (reset, or closed at the same moment).
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.close(code=code, reason=reason)
-
-
-class GracefulServer(uvicorn.Server):
-    """uvicorn's server with Ballsy's shutdown steps (module docstring) around its own."""
-
-    def __init__(
-        self, config: uvicorn.Config, before_drain: Callable[[], Awaitable[object]] | None = None
-    ) -> None:
-        super().__init__(config)
-        self.before_drain = before_drain
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        started = time.perf_counter()
-        log.info(
-            "ballsy.lifecycle.shutdown_started",
-            grace_seconds=self.config.timeout_graceful_shutdown,
-            in_flight=len(self.server_state.tasks),
-        )
-        # Stop accepting first, so no new connection arrives while others are closed.
-        for server in self.servers:
-            server.close()
-        if self.before_drain is not None:
-            try:
-                await self.before_drain()
-            except Exception:
-                log.exception("ballsy.lifecycle.before_drain_failed")
-        await super().shutdown(sockets)
-        log.info(
-            "ballsy.lifecycle.shutdown_completed",
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises the captured signal after its graceful stop, so the process
-        # would die of SIGTERM (status 143) after having drained cleanly; a drained
-        # server exits 0 instead.
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def run_server(app: FastAPI, settings: Settings) -> None:
-    """Serve ``app`` until a signal, then stop gracefully; raise SystemExit if it fails."""
-
-    async def close_websockets() -> None:
-        services = getattr(app.state, "services", None)
-        if services is not None:
-            await services.connections.close_all()
-
-    config = uvicorn.Config(
-        app,
-        host=settings.bind_host,
-        port=settings.port,
-        # Logging is configured by Ballsy (configure_logging); uvicorn's own dictConfig
-        # would give its loggers separate handlers and a second format.
-        log_config=None,
-        access_log=False,
-        ws_max_size=1024 * 1024,
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-    )
-    server = GracefulServer(config, before_drain=close_websockets)
-    server.run()
-    if not server.started:
-        raise SystemExit(3)
-
-
-def create_worker_app() -> FastAPI:
-    """An app factory for process managers that start several workers themselves::
-
-        PROMETHEUS_MULTIPROC_DIR=/tmp/ballsy-metrics \\
-            uvicorn ballsy.lifecycle:create_worker_app --factory --workers 4 --no-access-log
-    """
-    from ballsy.app import create_app
-
-    settings = Settings()
-    configure_logging(settings)
-    return create_app(settings)
