@@ -1,4 +1,9 @@
-"""``create_app()``: the ASGI application with its routers, middleware and lifespan."""
+"""``create_app()``: the ASGI application with its routers, middleware and lifespan.
+
+This module, ``cli.py`` and ``api/deps.py`` are the only readers of the service
+container (``app.state.services``): everything else is handed the few services it
+uses — the guard its ``AuthService`` and ``RateLimits``, routes their dependencies.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import HTTPConnection
 
 from ballsy import __version__
 from ballsy.api import admin, auth, command, health, history, openai_audio, openai_chat, voice
@@ -23,12 +29,13 @@ from ballsy.observability import metrics, tracing
 from ballsy.observability.middleware import RequestObserver
 from ballsy.realtime.wire import native as native_realtime
 from ballsy.realtime.wire.openai import socket as openai_realtime
-from ballsy.security.guard import guard
+from ballsy.security.guard import authenticate, is_public
 from ballsy.security.http import (
     BodyLimitMiddleware,
     RequestTimeoutMiddleware,
     SecurityHeadersMiddleware,
 )
+from ballsy.security.principal import Principal
 from ballsy.security.secrets import resolve_secret_references
 from ballsy.services import Services
 from ballsy.web import routes as web_routes
@@ -111,6 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The web client's assets: a mount, public like its page shells (docs/web.md).
         app.mount(web_routes.STATIC_PREFIX, web_routes.static_assets(), name="static")
     return app
+
+
+async def guard(conn: HTTPConnection) -> Principal | None:
+    """The app-wide dependency: public paths pass, every other route authenticates with
+    the process's ``AuthService`` and spends its ``RateLimits`` (ballsy.security.guard)."""
+    if is_public(conn):
+        return None
+    services: Services = conn.app.state.services
+    return await authenticate(conn, services.auth, services.limits)
 
 
 async def close_websockets(app: FastAPI) -> None:

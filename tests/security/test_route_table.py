@@ -18,6 +18,7 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from ballsy.api.deps import RealtimeDep
 from ballsy.app import create_app
 from ballsy.security.guard import PUBLIC_PATHS
 from ballsy.security.websocket import authenticate_websocket
@@ -47,8 +48,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
     # Until the realtime routes land, this stands in for them (it is what they call).
     @app.websocket("/ws/test-route-table/{client_id}")
-    async def _voice(websocket: WebSocket, client_id: str) -> None:
-        await authenticate_websocket(websocket, auth_wait_s=1.0)
+    async def _voice(websocket: WebSocket, client_id: str, services: RealtimeDep) -> None:
+        await authenticate_websocket(websocket, services.auth, auth_wait_s=1.0)
         await websocket.send_json({"type": "ready"})
 
     with TestClient(app) as test_client:

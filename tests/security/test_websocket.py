@@ -11,6 +11,7 @@ from fastapi import FastAPI, WebSocket
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from ballsy.api.deps import RealtimeDep
 from ballsy.app import create_app
 from ballsy.config import Settings
 from ballsy.security.websocket import authenticate_websocket
@@ -22,8 +23,8 @@ def app_with_echo(settings: Settings) -> FastAPI:
     app = create_app(settings)
 
     @app.websocket("/ws/test-auth/{client_id}")
-    async def echo(websocket: WebSocket, client_id: str) -> None:
-        principal = await authenticate_websocket(websocket, auth_wait_s=0.5)
+    async def echo(websocket: WebSocket, client_id: str, services: RealtimeDep) -> None:
+        principal = await authenticate_websocket(websocket, services.auth, auth_wait_s=0.5)
         await websocket.send_json({"user": principal.name, "via": principal.via})
         await websocket.close()
 

@@ -1,10 +1,11 @@
 """The app-wide dependency that authenticates (and rate-limits) every route.
 
-``create_app`` installs :func:`guard` as a dependency of the whole application, so a
-route added later by any router is protected without remembering to be: the only
-unauthenticated routes are the explicit :data:`PUBLIC_PATHS` (probes, login, docs,
-the web page shells) and mounted static files. A test walks ``app.routes`` to hold
-that line.
+``create_app`` installs a dependency on the whole application that answers public
+paths at once and otherwise calls :func:`authenticate` with the process's
+``AuthService`` and ``RateLimits``. So a route added later by any router is protected
+without remembering to be: the only unauthenticated routes are the explicit
+:data:`PUBLIC_PATHS` (probes, login, docs, the web page shells) and mounted static
+files. A test walks ``app.routes`` to hold that line.
 
 HTTP: a missing or bad credential is 401; then the user's REST budget is spent (429
 when empty; the window goes to ``scope["state"]`` for the ``X-RateLimit-*`` headers).
@@ -27,7 +28,8 @@ from ballsy.names import valid_client_id
 from ballsy.security.principal import Principal
 
 if TYPE_CHECKING:
-    from ballsy.services import Services
+    from ballsy.security.service import AuthService
+    from ballsy.state.ratelimit import RateLimits
 
 PUBLIC_PATHS = frozenset(
     {
@@ -109,48 +111,48 @@ async def client_name(conn: HTTPConnection) -> str:
 
 
 async def _authenticate_websocket_handshake(
-    conn: HTTPConnection, services: Services
+    conn: HTTPConnection, auth: AuthService
 ) -> Principal | None:
     try:
         ticket = conn.query_params.get("ticket")
         if ticket:
-            return await services.auth.redeem_ws_ticket(ticket)
+            return await auth.redeem_ws_ticket(ticket)
         token = bearer_credential(conn) or _subprotocol_credential(conn)
-        return await services.auth.from_credential(token) if token else None
+        return await auth.from_credential(token) if token else None
     except Unauthorized as exc:
         raise WebSocketException(_WS_POLICY_VIOLATION, reason=exc.message) from None
 
 
-async def guard(conn: HTTPConnection) -> Principal | None:
-    """Authenticate every non-public route; the result is cached for ``CurrentUser``."""
+async def authenticate(
+    conn: HTTPConnection, auth: AuthService, limits: RateLimits
+) -> Principal | None:
+    """The caller of a non-public route, cached for ``CurrentUser``; None for a WebSocket
+    that will authenticate with its first message."""
     cached: Principal | None = getattr(conn.state, PRINCIPAL_STATE, None)
     if cached is not None:
         return cached
-    if is_public(conn):
-        return None
-    services: Services = conn.app.state.services
-    auth = services.auth
     principal: Principal | None
     if not auth.enabled:
         principal = await auth.for_client(await client_name(conn))
     elif conn.scope["type"] == "websocket":
-        principal = await _authenticate_websocket_handshake(conn, services)
+        principal = await _authenticate_websocket_handshake(conn, auth)
     else:
         token = bearer_credential(conn)
         if token is None:
             raise Unauthorized("authentication required: send an API key or access token")
         principal = await auth.from_credential(token)
     if principal is None:
-        return None  # a WebSocket that will authenticate with its first message
+        return None
     setattr(conn.state, PRINCIPAL_STATE, principal)
     if conn.scope["type"] == "http":
-        window = await services.limits.check_request(principal.user_id)
+        window = await limits.check_request(principal.user_id)
         setattr(conn.state, RATE_LIMIT_STATE, window)
     return principal
 
 
 def current_principal(conn: HTTPConnection) -> Principal:
-    """The caller of a protected route (set by :func:`guard`, which always ran first)."""
+    """The caller of a protected route (set by :func:`authenticate`, which always ran
+    first)."""
     principal: Principal | None = getattr(conn.state, PRINCIPAL_STATE, None)
     if principal is None:
         raise Unauthorized("authentication required")

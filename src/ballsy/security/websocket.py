@@ -1,8 +1,9 @@
 """WebSocket authentication for the realtime routes.
 
-Call :func:`authenticate_websocket` first thing in a WebSocket endpoint::
+Call :func:`authenticate_websocket` first thing in a WebSocket endpoint, with the
+process's ``AuthService`` (the route gets it from its dependency)::
 
-    principal = await authenticate_websocket(websocket)
+    principal = await authenticate_websocket(websocket, auth)
 
 It returns the caller and leaves the socket accepted. A credential sent with the
 handshake (``Authorization``/``X-API-Key`` header, ``?ticket=`` from
@@ -28,7 +29,7 @@ from ballsy.security.guard import PRINCIPAL_STATE
 from ballsy.security.principal import Principal
 
 if TYPE_CHECKING:
-    from ballsy.services import Services
+    from ballsy.security.service import AuthService
 
 POLICY_VIOLATION = 1008
 FIRST_MESSAGE_TIMEOUT = 5.0
@@ -51,17 +52,18 @@ async def _first_message(websocket: WebSocket, wait_s: float) -> dict[str, Any]:
     return body
 
 
-async def _from_message(services: Services, body: dict[str, Any]) -> Principal:
+async def _from_message(auth: AuthService, body: dict[str, Any]) -> Principal:
     ticket, token = body.get("ticket"), body.get("token")
     if isinstance(ticket, str) and ticket:
-        return await services.auth.redeem_ws_ticket(ticket)
+        return await auth.redeem_ws_ticket(ticket)
     if isinstance(token, str) and token:
-        return await services.auth.from_credential(token)
+        return await auth.from_credential(token)
     raise Unauthorized("the auth message needs a token or a ticket")
 
 
 async def authenticate_websocket(
     websocket: WebSocket,
+    auth: AuthService,
     *,
     subprotocol: str | None = None,
     auth_wait_s: float = FIRST_MESSAGE_TIMEOUT,
@@ -72,9 +74,8 @@ async def authenticate_websocket(
         await websocket.accept(subprotocol=subprotocol)
     if principal is not None:
         return principal
-    services: Services = websocket.app.state.services
     try:
-        principal = await _from_message(services, await _first_message(websocket, auth_wait_s))
+        principal = await _from_message(auth, await _first_message(websocket, auth_wait_s))
     except (Unauthorized, TimeoutError) as exc:
         message = exc.message if isinstance(exc, Unauthorized) else "no auth message in time"
         await websocket.send_json({"type": "error", "code": "unauthorized", "message": message})

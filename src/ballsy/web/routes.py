@@ -20,13 +20,13 @@ import os
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from ballsy.services import Services
+from ballsy.api.deps import WebPageDep, WebPageServices
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static"
@@ -69,7 +69,7 @@ class StaticAssets(StaticFiles):
         return response
 
 
-def _page_values(services: Services) -> dict[str, str]:
+def _page_values(services: WebPageServices) -> dict[str, str]:
     settings = services.settings
     speech = services.speech
     voices = {engine: speech.tts_voices(engine) for engine in speech.tts_engines()}
@@ -86,7 +86,7 @@ def _template(name: str) -> str:
     return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 
-def render_page(name: str, services: Services) -> str:
+def render_page(name: str, services: WebPageServices) -> str:
     """The page with its ``{{name}}`` placeholders filled (values HTML-escaped)."""
     page = _template(name)
     for key, value in _page_values(services).items():
@@ -94,8 +94,7 @@ def render_page(name: str, services: Services) -> str:
     return page
 
 
-def _page(request: Request, name: str) -> HTMLResponse:
-    services: Services = request.app.state.services
+def _page(services: WebPageServices, name: str) -> HTMLResponse:
     return HTMLResponse(
         render_page(name, services),
         headers={"Cache-Control": _REVALIDATE, "Content-Security-Policy": PAGE_CSP},
@@ -103,13 +102,13 @@ def _page(request: Request, name: str) -> HTMLResponse:
 
 
 @router.get("/")
-async def client_page(request: Request) -> HTMLResponse:
-    return _page(request, "index.html")
+async def client_page(services: WebPageDep) -> HTMLResponse:
+    return _page(services, "index.html")
 
 
 @router.get("/admin")
-async def admin_page(request: Request) -> HTMLResponse:
-    return _page(request, "admin.html")
+async def admin_page(services: WebPageDep) -> HTMLResponse:
+    return _page(services, "admin.html")
 
 
 def static_assets() -> StaticAssets:

@@ -18,11 +18,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from fastapi.exceptions import WebSocketException
 
+from ballsy.api.deps import RealtimeDep, RealtimeServices
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, InvalidInput
 from ballsy.names import CLIENT_ID_MAX_LENGTH, valid_client_id
 from ballsy.observability.logging import get_logger
-from ballsy.realtime.session.adapters import session_ports
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import (
     Announcement,
@@ -37,10 +37,9 @@ from ballsy.realtime.session.events import (
     TranscriptPartial,
     TurnEnded,
 )
-from ballsy.realtime.session.observer import observe_session_event
 from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.turns import TurnWaits
-from ballsy.realtime.wire.lifetime import SocketServices, serve_connection
+from ballsy.realtime.wire.lifetime import serve_connection
 from ballsy.realtime.wire.native_protocol import (
     ConfigMessage,
     PingMessage,
@@ -52,7 +51,6 @@ from ballsy.realtime.wire.native_protocol import (
 )
 from ballsy.realtime.wire.outbox import POLICY_VIOLATION, Outbox
 from ballsy.security.websocket import authenticate_websocket
-from ballsy.services import Services
 from ballsy.speech.vad import TurnConfig
 
 router = APIRouter(tags=["realtime"])
@@ -282,46 +280,32 @@ class NativeConnection:
             self.render(event)
 
 
-def _session(services: Services, user: str, options: SessionOptions) -> VoiceSession:
-    settings = services.settings
-    ports = session_ports(
-        speech=services.speech,
-        assistant=services.assistant,
-        limits=services.limits,
-        observe=observe_session_event,
-        max_command_length=settings.max_command_length,
-        playout_lead_s=settings.realtime_playout_lead,
-    )
-    return VoiceSession(ports, user=user, options=options)
-
-
-async def serve_native(websocket: WebSocket, *, client_id: str | None, device: str) -> None:
-    """The route's work: the only place the native protocol reads the service container."""
-    services: Services = websocket.app.state.services
-    principal = await authenticate_websocket(websocket)
+async def serve_native(
+    websocket: WebSocket, services: RealtimeServices, *, client_id: str | None, device: str
+) -> None:
+    """The route's work, on what the route's dependency hands over of the process."""
+    principal = await authenticate_websocket(websocket, services.auth)
     name = client_id if principal.via == "none" and client_id else principal.name
+    settings = services.settings
     try:
-        options = initial_options(websocket.query_params, services.settings)
+        options = initial_options(websocket.query_params, settings)
     except BallsyError as exc:
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
     connection = NativeConnection(
         websocket,
-        _session(services, name, options),
+        VoiceSession(services.ports, user=name, options=options),
         client_id=name,
         voices=services.speech.tts_voices,
-        send_queue=services.settings.realtime_send_queue,
-    )
-    sockets = SocketServices(
-        services.sessions, services.connections, services.settings, services.overruns
+        send_queue=settings.realtime_send_queue,
     )
     # Due timers and reminders of this user are spoken here while the socket is open.
     with services.listeners.session(name, connection.session):
         await serve_connection(
             websocket,
             connection,
-            sockets,
+            services.lifetime,
             user_id=principal.user_id,
             device=device,
             endpoint="voice",
@@ -329,22 +313,25 @@ async def serve_native(websocket: WebSocket, *, client_id: str | None, device: s
 
 
 @router.websocket("/ws/voice/{client_id}")
-async def voice_socket(websocket: WebSocket, client_id: str) -> None:
-    await _guarded(websocket, client_id=client_id, device=client_id)
+async def voice_socket(websocket: WebSocket, client_id: str, services: RealtimeDep) -> None:
+    await _guarded(websocket, services, client_id=client_id, device=client_id)
 
 
 @router.websocket("/ws/audio/{session_id}")
-async def audio_socket(websocket: WebSocket, session_id: str) -> None:
-    await _guarded(websocket, client_id=websocket.query_params.get("client_id"), device=session_id)
+async def audio_socket(websocket: WebSocket, session_id: str, services: RealtimeDep) -> None:
+    client_id = websocket.query_params.get("client_id")
+    await _guarded(websocket, services, client_id=client_id, device=session_id)
 
 
-async def _guarded(websocket: WebSocket, *, client_id: str | None, device: str) -> None:
+async def _guarded(
+    websocket: WebSocket, services: RealtimeServices, *, client_id: str | None, device: str
+) -> None:
     if client_id is not None and not valid_client_id(client_id):
         raise WebSocketException(POLICY_VIOLATION, reason="invalid client id")
     if len(device) > CLIENT_ID_MAX_LENGTH:
         raise WebSocketException(POLICY_VIOLATION, reason="invalid session id")
     try:
-        await serve_native(websocket, client_id=client_id, device=device)
+        await serve_native(websocket, services, client_id=client_id, device=device)
     except Exception:
         log.exception("ballsy.realtime.connection_failed", device=device)
         raise

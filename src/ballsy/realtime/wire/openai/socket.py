@@ -9,8 +9,8 @@ into the protocol's union and hands them to the conversation
 :func:`~ballsy.realtime.wire.lifetime.serve_connection`'s. docs/realtime.md ("OpenAI
 Realtime compatibility") lists what is supported.
 
-This route is the only code of the adapter that reads the service container: it
-builds the session's ports from it, once per connection.
+The route gets what it uses of the process (authentication, the session's ports,
+voices, the socket's lifetime) from its dependency, once per connection.
 """
 
 from __future__ import annotations
@@ -21,21 +21,19 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from fastapi.exceptions import WebSocketException
 
+from ballsy.api.deps import RealtimeDep
 from ballsy.config import Settings
 from ballsy.errors import BallsyError
-from ballsy.realtime.session.adapters import session_ports
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import SessionEvent
-from ballsy.realtime.session.observer import observe_session_event
 from ballsy.realtime.session.ports import SessionPorts
-from ballsy.realtime.wire.lifetime import SocketServices, serve_connection
+from ballsy.realtime.wire.lifetime import serve_connection
 from ballsy.realtime.wire.openai.conversation import RealtimeConversation
 from ballsy.realtime.wire.openai.protocol import ClientEventError, new_id, parse_client_event
 from ballsy.realtime.wire.openai.server_events import ServerEvents
 from ballsy.realtime.wire.openai.session_config import Dialect, RealtimeSessionConfig
 from ballsy.realtime.wire.outbox import POLICY_VIOLATION, Outbox
 from ballsy.security.websocket import authenticate_websocket
-from ballsy.services import Services
 
 router = APIRouter(tags=["realtime"])
 
@@ -111,7 +109,7 @@ def _dialect(websocket: WebSocket, offered: list[str]) -> Dialect:
 
 
 @router.websocket("/v1/realtime")
-async def realtime_socket(websocket: WebSocket) -> None:
+async def realtime_socket(websocket: WebSocket, services: RealtimeDep) -> None:
     model = websocket.query_params.get("model") or "ballsy"
     if len(model) > 128 or not model.isprintable():
         raise WebSocketException(POLICY_VIOLATION, reason="invalid model")
@@ -119,22 +117,12 @@ async def realtime_socket(websocket: WebSocket) -> None:
     offered = [p.strip() for p in header.split(",") if p.strip()]
     # Browsers offer "realtime" and fail the handshake unless the server picks it.
     subprotocol = "realtime" if "realtime" in offered else None
-    principal = await authenticate_websocket(websocket, subprotocol=subprotocol)
-    services: Services = websocket.app.state.services
-    settings = services.settings
+    principal = await authenticate_websocket(websocket, services.auth, subprotocol=subprotocol)
     try:
-        ports = session_ports(
-            speech=services.speech,
-            assistant=services.assistant,
-            limits=services.limits,
-            observe=observe_session_event,
-            max_command_length=settings.max_command_length,
-            playout_lead_s=settings.realtime_playout_lead,
-        )
         connection = OpenAIRealtimeConnection(
             websocket,
-            ports,
-            settings=settings,
+            services.ports,
+            settings=services.settings,
             user=principal.name,
             dialect=_dialect(websocket, offered),
             model=model,
@@ -146,15 +134,12 @@ async def realtime_socket(websocket: WebSocket) -> None:
         await websocket.send_json({"type": "error", "event_id": new_id("event"), "error": error})
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
-    sockets = SocketServices(
-        services.sessions, services.connections, services.settings, services.overruns
-    )
     # Due timers and reminders of this user are spoken here while the socket is open.
     with services.listeners.session(principal.name, connection.session):
         await serve_connection(
             websocket,
             connection,
-            sockets,
+            services.lifetime,
             user_id=principal.user_id,
             device=f"openai-realtime:{model}",
             endpoint="openai_realtime",
