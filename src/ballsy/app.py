@@ -2,7 +2,8 @@
 
 This module, ``cli.py`` and ``api/deps.py`` are the only readers of the service
 container (``app.state.services``): everything else is handed the few services it
-uses — the guard its ``AuthService`` and ``RateLimits``, routes their dependencies.
+uses — the guard its ``AuthService`` and ``RateLimits``, the Wyoming server its
+:class:`~ballsy.wyoming.backends.WyomingBackends`, routes their dependencies.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from ballsy.security.principal import Principal
 from ballsy.security.secrets import resolve_secret_references
 from ballsy.services import Services
 from ballsy.web import routes as web_routes
-from ballsy.wyoming.server import start_wyoming
+from ballsy.wyoming.backends import wyoming_backends
+from ballsy.wyoming.server import start_wyoming, wyoming_port
 
 _NO_DOCS: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
@@ -56,8 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         wyoming = None
         try:
-            # Home Assistant's Wyoming protocol on its own TCP port, on the same models.
-            wyoming = await start_wyoming(services)
+            if wyoming_port(settings) is not None:
+                # Home Assistant's Wyoming protocol on its own TCP port, on the same models.
+                backends = wyoming_backends(
+                    settings,
+                    speech=services.speech,
+                    assistant=services.assistant,
+                    limits=services.limits,
+                    preferences=services.preferences,
+                )
+                wyoming = await start_wyoming(settings, backends)
             yield
         finally:
             if wyoming is not None:

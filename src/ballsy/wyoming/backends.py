@@ -1,8 +1,10 @@
-"""What the Wyoming server uses of the process: built once from the service container.
+"""What the Wyoming server uses of the process: a small record, built once.
 
-Connections get this small record, never :class:`~ballsy.services.Services` itself:
-the engine's ports on the shared models, the speech service for synthesis, the
-catalogue and the configured user's voice settings. Tests build one with fakes.
+The app's lifespan builds it (:func:`wyoming_backends`, from the services it needs)
+and hands it to :func:`~ballsy.wyoming.server.start_wyoming`; connections get this
+record, never the service container: the engine's ports on the shared models, the
+speech service for synthesis, the catalogue and the configured user's voice settings.
+Tests build one with fakes.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from dataclasses import dataclass, field
 from wyoming.event import Event
 
 from ballsy.assistant.preferences import PreferencesService
+from ballsy.assistant.service import Assistant
+from ballsy.config import Settings
 from ballsy.realtime.session.adapters import session_ports
 from ballsy.realtime.session.clock import Clock, SystemClock
 from ballsy.realtime.session.observer import observe_session_event
 from ballsy.realtime.session.ports import SessionPorts
-from ballsy.services import Services
 from ballsy.speech.service import SpeechService
 from ballsy.speech.vad import TurnConfig
+from ballsy.state.ratelimit import RateLimits
 from ballsy.wyoming.catalogue import Catalogue
 from ballsy.wyoming.info import info_event
 
@@ -48,22 +52,29 @@ def _user_voice(preferences: PreferencesService, user: str) -> UserVoice:
     return voice
 
 
-def wyoming_backends(services: Services) -> WyomingBackends:
-    """The only place the Wyoming server reads the service container."""
-    settings = services.settings
+def wyoming_backends(
+    settings: Settings,
+    *,
+    speech: SpeechService,
+    assistant: Assistant,
+    limits: RateLimits,
+    preferences: PreferencesService,
+) -> WyomingBackends:
+    """The record on the process's shared speech models, assistant, limits and
+    preferences."""
     ports = session_ports(
-        speech=services.speech,
-        assistant=services.assistant,
-        limits=services.limits,
+        speech=speech,
+        assistant=assistant,
+        limits=limits,
         observe=observe_session_event,
         max_command_length=settings.max_command_length,
         playout_lead_s=settings.realtime_playout_lead,
     )
-    catalogue = Catalogue.from_speech(services.speech)
+    catalogue = Catalogue.from_speech(speech)
     return WyomingBackends(
         user=settings.wyoming_user,
         ports=ports,
-        speech=services.speech,
+        speech=speech,
         catalogue=catalogue,
         info=info_event(catalogue, streaming=settings.wyoming_streaming, llm=settings.llm_provider),
         vad=TurnConfig(
@@ -72,6 +83,6 @@ def wyoming_backends(services: Services) -> WyomingBackends:
             prefix_padding_ms=settings.realtime_prefix_padding_ms,
             min_speech_ms=settings.realtime_min_speech_ms,
         ),
-        user_voice=_user_voice(services.preferences, settings.wyoming_user),
+        user_voice=_user_voice(preferences, settings.wyoming_user),
         streaming=settings.wyoming_streaming,
     )

@@ -18,9 +18,8 @@ from ballsy.config import Settings
 from ballsy.errors import BallsyError
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
-from ballsy.services import Services
 from ballsy.wyoming.announce import Announcement
-from ballsy.wyoming.backends import WyomingBackends, wyoming_backends
+from ballsy.wyoming.backends import WyomingBackends
 from ballsy.wyoming.connection import WyomingConnection
 from ballsy.wyoming.errors import error_event
 from ballsy.wyoming.limits import ClientFilter, WyomingLimits
@@ -144,9 +143,8 @@ class WyomingServer:
         log.info("ballsy.wyoming.stopped", port=self.port)
 
 
-async def start_wyoming(services: Services) -> WyomingServer | None:
+async def start_wyoming(settings: Settings, backends: WyomingBackends) -> WyomingServer | None:
     """Start the Wyoming server this process is configured for (None: it serves none)."""
-    settings = services.settings
     port = wyoming_port(settings)
     if port is None:
         return None
@@ -154,7 +152,7 @@ async def start_wyoming(services: Services) -> WyomingServer | None:
     if problems:
         raise WyomingConfigError("; ".join(problems))
     server = WyomingServer(
-        wyoming_backends(services),
+        backends,
         WyomingLimits.from_settings(settings),
         host=settings.wyoming_host,
         port=port,
