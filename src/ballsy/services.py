@@ -57,7 +57,7 @@ class Services:
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     # Voice clients closed for flooding audio, barred from reconnecting for a while.
     overruns: OverrunPenalties = field(default_factory=OverrunPenalties)
-    _preload: asyncio.Task[None] | None = None
+    _preload: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -69,17 +69,14 @@ class Services:
         cache = ResponseCache(state, settings.ai_cache_ttl)
         runtime = InferenceRuntime.from_settings(settings)
         speech = SpeechService(settings, runtime)
-        preferences = PreferencesService(settings, database, llms.names)
+        voices = {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         listeners = LiveListeners()
-        preferences.voices = sorted(
-            {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
-        )
         return cls(
             settings=settings,
             database=database,
             llms=llms,
             assistant=Assistant(settings, database, llms, spend=spend, cache=cache),
-            preferences=preferences,
+            preferences=PreferencesService(settings, database, llms.names, sorted(voices)),
             runtime=runtime,
             speech=speech,
             state=state,

@@ -46,11 +46,17 @@ def resolve_preferences(settings: Settings, row: UserSettings | None) -> Prefere
 class PreferencesService:
     """Reads and changes a user's settings, enforcing what values are valid here."""
 
-    def __init__(self, settings: Settings, database: Database, llm_providers: list[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        llm_providers: list[str],
+        voices: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.llm_providers = llm_providers
-        self.voices: list[str] | None = None  # set once speech engines are known
+        self.voices = voices  # what the TTS engines can speak; None accepts any voice
 
     async def get(self, client_id: str) -> Preferences:
         async with self.database.transaction() as session:
