@@ -174,7 +174,24 @@ class Settings(BaseSettings):
         description="Voice sockets one user may hold open at once across all instances "
         "(so one user cannot take every MAX_CONCURRENT_SESSIONS slot).",
     )
-    session_timeout: int = Field(default=3600, ge=1, description="Seconds.")
+    conversation_idle_timeout: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds of quiet after which the next turn starts a new conversation "
+        "(the assistant's short-term memory starts afresh).",
+    )
+    session_slot_ttl: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds a voice session's record (`/api/sessions`, `session:{id}`) "
+        "lives after its last touch, so a client can resume it on another instance.",
+    )
+    session_timeout: int | None = Field(
+        default=None,
+        ge=1,
+        description="The older name of both: sets CONVERSATION_IDLE_TIMEOUT and "
+        "SESSION_SLOT_TTL where they are not given.",
+    )
     max_command_length: int = Field(
         default=1000,
         ge=1,
@@ -778,6 +795,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"WYOMING_ALLOWED_CLIENTS: {item!r} is not an address") from None
         return value
+
+    @model_validator(mode="after")
+    def _session_timeout_alias(self) -> Settings:
+        if self.session_timeout is not None:
+            for name in ("conversation_idle_timeout", "session_slot_ttl"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, self.session_timeout)
+        return self
 
     @model_validator(mode="after")
     def _check_wyoming(self) -> Settings:

@@ -42,7 +42,7 @@ from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import InputOverrun, SessionEvent
 from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox
 from ballsy.realtime.wire.penalties import OverrunPenalties
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 
 log = get_logger("ballsy.realtime.lifetime")
 
@@ -107,7 +107,7 @@ class _Activity:
 class SocketServices:
     """What a socket's lifetime needs of the process: the route hands it over."""
 
-    sessions: VoiceSessions
+    sessions: SessionSlots
     """Session slots (global and per user), in the shared state."""
     connections: ConnectionRegistry
     """Open sockets, closed with 1012 on shutdown."""
