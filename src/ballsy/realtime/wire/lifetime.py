@@ -38,6 +38,7 @@ from ballsy.config import Settings, is_loopback
 from ballsy.errors import BallsyError, ServiceBusy
 from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry
 from ballsy.observability.logging import get_logger
+from ballsy.observability.metrics import record_rate_limited
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import InputOverrun, SessionEvent
 from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox
@@ -231,6 +232,7 @@ async def _receive(
             connection.outbox.close(MESSAGE_TOO_BIG, "frame too large")
             return
         if not activity.allow_message():
+            record_rate_limited("ws_message")
             if activity.first_refusal():
                 connection.notice(
                     "rate_limited",
