@@ -51,6 +51,20 @@ async def test_message_flood_is_refused_once_and_dropped(
     assert REGISTRY.get_sample_value(*metric) == before + 10  # each dropped message counts
 
 
+async def test_an_open_socket_counts_as_an_active_session(
+    limited_server: tuple[str, Any],
+) -> None:
+    url, _ = limited_server
+    before = REGISTRY.get_sample_value("ballsy_sessions_active") or 0
+    async with VoiceClient.connect(url, "lim-gauge") as client:
+        await client.wait_for("ready")
+        assert REGISTRY.get_sample_value("ballsy_sessions_active") == before + 1
+    deadline = time.monotonic() + 10
+    while REGISTRY.get_sample_value("ballsy_sessions_active") != before:
+        assert time.monotonic() < deadline, "the session was not counted out"
+        await asyncio.sleep(0.05)
+
+
 async def test_turns_per_minute(limited_server: tuple[str, Any]) -> None:
     url, _ = limited_server
     async with VoiceClient.connect(url, "lim-turn") as client:

@@ -38,7 +38,7 @@ from ballsy.config import Settings, is_loopback
 from ballsy.errors import BallsyError, ServiceBusy
 from ballsy.lifecycle import SERVICE_RESTART, ConnectionRegistry
 from ballsy.observability.logging import get_logger
-from ballsy.observability.metrics import record_rate_limited
+from ballsy.observability.metrics import SESSIONS, record_rate_limited
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import InputOverrun, SessionEvent
 from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox
@@ -171,6 +171,7 @@ async def serve_connection(
         await outbox.flush_and_stop(wait_s=1.0)
 
     registry = services.connections
+    SESSIONS.inc()
     try:
         async with registry.track(websocket, endpoint=endpoint, on_shutdown=on_shutdown):
             await _receive(websocket, connection, activity, services.settings)
@@ -183,6 +184,7 @@ async def serve_connection(
         with contextlib.suppress(asyncio.CancelledError):
             await renderer
         await outbox.flush_and_stop(wait_s=1.0)
+        SESSIONS.dec()
         with contextlib.suppress(BallsyError):
             await services.sessions.close(slot.id, user_id)
 
