@@ -43,6 +43,16 @@ def _default_data_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "ballsy"
 
 
+_CHILD_PROCESS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
+
+
+def child_process_environment() -> dict[str, str]:
+    """The caller's variables a child ``ballsy`` process needs to find its interpreter,
+    libraries and temp dir, and nothing else (no DATABASE_URL, no LLM keys): the base
+    environment of the server ``ballsy bench capacity`` starts."""
+    return {key: os.environ[key] for key in _CHILD_PROCESS_ENV if key in os.environ}
+
+
 LOOPBACK_HOSTS = ("localhost", "*.localhost", "127.0.0.1", "::1")
 """Host header names a loopback-only development server answers to."""
 

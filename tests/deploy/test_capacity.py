@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ballsy.capacity.bench import SCHEMA, BenchConfig, run_capacity_bench
 from ballsy.capacity.plan import (
     HOURS_PER_MONTH,
     LLM_LIST_PRICES,
@@ -23,7 +22,8 @@ from ballsy.capacity.plan import (
     session_vcpu,
 )
 from ballsy.cli import cli
-from ballsy.config import Settings
+from ballsy.config import Settings, child_process_environment
+from ballsy.testing.capacity_bench import SCHEMA, BenchConfig, run_capacity_bench
 from tests.deploy.conftest import ROOT
 
 COMMITTED = ROOT / "benchmarks" / "results" / "capacity.json"
@@ -151,7 +151,9 @@ def test_bench_measures_a_real_server_and_the_plan_reads_it(tmp_path: Path) -> N
     small = BenchConfig(
         idle=4, listening=2, talking=1, seconds=2.0, requests=12, llm_requests=1, warmup=False
     )
-    report = run_capacity_bench(small, tmp_path / "capacity.json")
+    report = run_capacity_bench(
+        small, tmp_path / "capacity.json", environment=child_process_environment()
+    )
     assert report["schema"] == SCHEMA and report["idle"]["still_open"] == 4
     assert report["server"]["base_rss_mb"] > 100, "models are loaded before measuring"
     assert report["talking"]["turns"] >= 1 and report["talking"]["cpu_s_per_turn"] > 0

@@ -14,7 +14,7 @@ import pytest
 import websockets
 from prometheus_client import REGISTRY
 
-from ballsy.realtime.client import VoiceClient
+from ballsy.testing.voice_client import VoiceClient
 from tests.conftest import make_settings
 from tests.live import live_app
 

@@ -8,7 +8,7 @@ from typing import Annotated, get_args
 
 import typer
 
-from ballsy.config import LLMProviderName, Settings
+from ballsy.config import LLMProviderName, Settings, child_process_environment
 
 DEFAULT_RESULTS = Path("benchmarks/results/capacity.json")
 DEFAULT_STT_RESULTS = Path("benchmarks/results/stt_throughput.json")
@@ -30,10 +30,11 @@ def bench_capacity(
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON file.")] = DEFAULT_RESULTS,
 ) -> None:
     """Per-session CPU and memory of a local server (idle, listening, talking, REST)."""
-    from ballsy.capacity.bench import BenchConfig, run_capacity_bench
+    # A client of the server: imported here, so `ballsy serve` never loads it.
+    from ballsy.testing.capacity_bench import BenchConfig, run_capacity_bench
 
     config = BenchConfig(idle, listening, talking, seconds, requests, llm_requests, warmup)
-    report = run_capacity_bench(config, output)
+    report = run_capacity_bench(config, output, environment=child_process_environment())
     summary = {key: report[key] for key in ("server", "idle", "listening", "talking", "rest")}
     typer.echo(json.dumps(summary, indent=2))
     typer.echo(f"wrote {output}")
