@@ -1,8 +1,9 @@
 """The one settings object.
 
-Every environment variable Ballsy reads is a field here (docs/configuration.md is the
-table of them). Nothing else in the package reads ``os.environ``: the app, the CLI and
-the tests build a :class:`Settings` and hand it down.
+Every environment variable the server reads is a field here (docs/configuration.md is
+the table of them; the capacity planner's ``PLAN_*`` prices are its own
+:class:`ballsy.capacity.plan.PlanPrices`). Nothing else in the package reads
+``os.environ``: the app, the CLI and the tests build a :class:`Settings` and hand it down.
 """
 
 from __future__ import annotations
@@ -735,60 +736,6 @@ class Settings(BaseSettings):
         default=False,
         description="Announce the Wyoming server on the local network (mDNS "
         "`_wyoming._tcp`) so Home Assistant discovers it.",
-    )
-
-    # --- capacity planning: `ballsy plan` (docs/deploy.md); USD list prices -------
-    plan_cpu_price: float = Field(
-        default=0.000018,
-        ge=0,
-        description="Per vCPU-second of a Cloud Run instance with CPU always allocated "
-        "(realtime, worker).",
-    )
-    plan_memory_price: float = Field(
-        default=0.000002, ge=0, description="Per GiB-second, CPU always allocated."
-    )
-    plan_request_cpu_price: float = Field(
-        default=0.000024,
-        ge=0,
-        description="Per vCPU-second of a Cloud Run instance billed per request (api).",
-    )
-    plan_request_memory_price: float = Field(
-        default=0.0000025, ge=0, description="Per GiB-second, billed per request (api)."
-    )
-    plan_request_price: float = Field(
-        default=0.40, ge=0, description="Per million Cloud Run requests (api)."
-    )
-    plan_lb_monthly: float = Field(
-        default=18.25, ge=0, description="Per month for the load balancer forwarding rules."
-    )
-    plan_lb_data_price: float = Field(
-        default=0.008, ge=0, description="Per GB the load balancer processes (both ways)."
-    )
-    plan_armor_monthly: float = Field(
-        default=13.0, ge=0, description="Per month for the Cloud Armor policy and its rules."
-    )
-    plan_armor_request_price: float = Field(
-        default=0.75, ge=0, description="Per million requests Cloud Armor evaluates."
-    )
-    plan_llm_input_price: float | None = Field(
-        default=None,
-        ge=0,
-        description="Per million LLM input tokens; unset means the list price of the "
-        "planned provider (`ballsy plan --provider`).",
-    )
-    plan_llm_output_price: float | None = Field(
-        default=None, ge=0, description="Per million LLM output tokens; unset: list price."
-    )
-    plan_sql_monthly: float = Field(
-        default=215.0,
-        ge=0,
-        description="Per month for Cloud SQL (production: 2 vCPU, 7.5 GB, HA, 50 GB SSD).",
-    )
-    plan_redis_monthly: float = Field(
-        default=47.0, ge=0, description="Per month for Memorystore Redis (1 GB, standard HA)."
-    )
-    plan_log_price: float = Field(
-        default=0.50, ge=0, description="Per GiB of logs ingested past the free 50 GiB."
     )
 
     @field_validator("cors_origins", "allowed_hosts", "wyoming_allowed_clients", mode="before")

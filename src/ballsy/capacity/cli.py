@@ -74,13 +74,12 @@ def plan(
 ) -> None:
     """Instances per role and monthly cost for SESSIONS, from measured figures.
 
-    Prices are the PLAN_* settings (docs/configuration.md); docs/deploy.md explains the
-    arithmetic with a worked example.
+    Prices are the PLAN_* variables (docs/configuration.md, "Capacity planning");
+    docs/deploy.md explains the arithmetic with a worked example.
     """
-    from ballsy.capacity.plan import Measured, PlanError, Workload, make_plan, render
+    from ballsy.capacity.plan import Measured, PlanError, PlanPrices, Workload, make_plan, render
 
-    settings = Settings()
-    chosen = provider or settings.llm_provider
+    chosen = provider or Settings().llm_provider
     if chosen not in get_args(LLMProviderName):
         raise typer.BadParameter(f"unknown provider {chosen!r}", param_hint="--provider")
     try:
@@ -94,7 +93,7 @@ def plan(
             offpeak_share=offpeak_share,
             job_audio_hours_per_day=job_hours,
         )
-        result = make_plan(Measured.load(measured, stt_results), workload, settings)
+        result = make_plan(Measured.load(measured, stt_results), workload, PlanPrices())
     except PlanError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
