@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import float_to_pcm16
+from ballsy.testing.voice_client import VoiceClient
 from benchmarks._voices import RATE, Utterance, word_errors
 
 STAGES = (

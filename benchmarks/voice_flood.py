@@ -37,8 +37,8 @@ import httpx
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
+from ballsy.testing.voice_client import VoiceClient
 from benchmarks._common import FIXTURES, RATE, ballsy_server, peak_rss_mb, save
 from benchmarks._conversation import summarize
 from benchmarks._hostile import FLOOD_RATE, FRAME_SECONDS, HealthProbe, flood

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import float_to_pcm16
+from ballsy.testing.voice_client import VoiceClient
 from benchmarks._common import (
     RESULTS,
     ballsy_server,

@@ -1,4 +1,5 @@
-"""Render docs/configuration.md from the Settings object (tests check it is current).
+"""Render docs/configuration.md from the settings classes (tests check it is current):
+the server's ``Settings``, then the capacity planner's ``PlanPrices``.
 
     .venv/bin/python scripts/config_docs.py > docs/configuration.md
 """
@@ -12,6 +13,7 @@ from typing import Any
 from pydantic import AliasChoices
 from pydantic_core import PydanticUndefined
 
+from ballsy.capacity.plan import PlanPrices
 from ballsy.config import Settings
 
 HEADER = """# Configuration
@@ -26,11 +28,22 @@ case-insensitive. Lists are comma-separated. This page is generated from that cl
 """
 
 
-def env_name(name: str, field: Any) -> str:
+PLAN_HEADER = """
+## Capacity planning
+
+`ballsy plan` (docs/deploy.md) reads its USD list prices from these variables (or the
+same `.env`) into `ballsy.capacity.plan.PlanPrices`; the server does not read them.
+
+| variable | default | description |
+|---|---|---|
+"""
+
+
+def env_name(name: str, field: Any, prefix: str = "") -> str:
     alias = field.validation_alias
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0]).upper()
-    return name.upper()
+    return (prefix + name).upper()
 
 
 def default_of(field: Any) -> str:
@@ -47,12 +60,19 @@ def default_of(field: Any) -> str:
     return f"`{value}`"
 
 
-def render() -> str:
+def table(fields: dict[str, Any], prefix: str = "") -> str:
     rows = []
-    for name, field in Settings.model_fields.items():
+    for name, field in fields.items():
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{env_name(name, field)}` | {default_of(field)} | {description} |")
-    return HEADER + "\n".join(rows) + "\n"
+        rows.append(f"| `{env_name(name, field, prefix)}` | {default_of(field)} | {description} |")
+    return "\n".join(rows) + "\n"
+
+
+def render() -> str:
+    prefix = str(PlanPrices.model_config.get("env_prefix", ""))
+    return (
+        HEADER + table(Settings.model_fields) + PLAN_HEADER + table(PlanPrices.model_fields, prefix)
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def test_configuration_table_is_current() -> None:
 
 
 def test_every_setting_has_a_description() -> None:
+    from ballsy.capacity.plan import PlanPrices
     from ballsy.config import Settings
 
-    missing = [name for name, field in Settings.model_fields.items() if not field.description]
+    fields = {**Settings.model_fields, **PlanPrices.model_fields}
+    missing = [name for name, field in fields.items() if not field.description]
     assert not missing, f"settings without a description: {missing}"

@@ -1,8 +1,9 @@
 """The one settings object.
 
-Every environment variable Ballsy reads is a field here (docs/configuration.md is the
-table of them). Nothing else in the package reads ``os.environ``: the app, the CLI and
-the tests build a :class:`Settings` and hand it down.
+Every environment variable the server reads is a field here (docs/configuration.md is
+the table of them; the capacity planner's ``PLAN_*`` prices are its own
+:class:`ballsy.capacity.plan.PlanPrices`). Nothing else in the package reads
+``os.environ``: the app, the CLI and the tests build a :class:`Settings` and hand it down.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ SECRET_REFERENCE = re.compile(r"^projects/[^/\s]+/secrets/[^/\s]+(/versions/[^/\
 def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "ballsy"
+
+
+_CHILD_PROCESS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
+
+
+def child_process_environment() -> dict[str, str]:
+    """The caller's variables a child ``ballsy`` process needs to find its interpreter,
+    libraries and temp dir, and nothing else (no DATABASE_URL, no LLM keys): the base
+    environment of the server ``ballsy bench capacity`` starts."""
+    return {key: os.environ[key] for key in _CHILD_PROCESS_ENV if key in os.environ}
 
 
 LOOPBACK_HOSTS = ("localhost", "*.localhost", "127.0.0.1", "::1")
@@ -174,7 +185,24 @@ class Settings(BaseSettings):
         description="Voice sockets one user may hold open at once across all instances "
         "(so one user cannot take every MAX_CONCURRENT_SESSIONS slot).",
     )
-    session_timeout: int = Field(default=3600, ge=1, description="Seconds.")
+    conversation_idle_timeout: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds of quiet after which the next turn starts a new conversation "
+        "(the assistant's short-term memory starts afresh).",
+    )
+    session_slot_ttl: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds a voice session's record (`/api/sessions`, `session:{id}`) "
+        "lives after its last touch, so a client can resume it on another instance.",
+    )
+    session_timeout: int | None = Field(
+        default=None,
+        ge=1,
+        description="The older name of both: sets CONVERSATION_IDLE_TIMEOUT and "
+        "SESSION_SLOT_TTL where they are not given.",
+    )
     max_command_length: int = Field(
         default=1000,
         ge=1,
@@ -710,60 +738,6 @@ class Settings(BaseSettings):
         "`_wyoming._tcp`) so Home Assistant discovers it.",
     )
 
-    # --- capacity planning: `ballsy plan` (docs/deploy.md); USD list prices -------
-    plan_cpu_price: float = Field(
-        default=0.000018,
-        ge=0,
-        description="Per vCPU-second of a Cloud Run instance with CPU always allocated "
-        "(realtime, worker).",
-    )
-    plan_memory_price: float = Field(
-        default=0.000002, ge=0, description="Per GiB-second, CPU always allocated."
-    )
-    plan_request_cpu_price: float = Field(
-        default=0.000024,
-        ge=0,
-        description="Per vCPU-second of a Cloud Run instance billed per request (api).",
-    )
-    plan_request_memory_price: float = Field(
-        default=0.0000025, ge=0, description="Per GiB-second, billed per request (api)."
-    )
-    plan_request_price: float = Field(
-        default=0.40, ge=0, description="Per million Cloud Run requests (api)."
-    )
-    plan_lb_monthly: float = Field(
-        default=18.25, ge=0, description="Per month for the load balancer forwarding rules."
-    )
-    plan_lb_data_price: float = Field(
-        default=0.008, ge=0, description="Per GB the load balancer processes (both ways)."
-    )
-    plan_armor_monthly: float = Field(
-        default=13.0, ge=0, description="Per month for the Cloud Armor policy and its rules."
-    )
-    plan_armor_request_price: float = Field(
-        default=0.75, ge=0, description="Per million requests Cloud Armor evaluates."
-    )
-    plan_llm_input_price: float | None = Field(
-        default=None,
-        ge=0,
-        description="Per million LLM input tokens; unset means the list price of the "
-        "planned provider (`ballsy plan --provider`).",
-    )
-    plan_llm_output_price: float | None = Field(
-        default=None, ge=0, description="Per million LLM output tokens; unset: list price."
-    )
-    plan_sql_monthly: float = Field(
-        default=215.0,
-        ge=0,
-        description="Per month for Cloud SQL (production: 2 vCPU, 7.5 GB, HA, 50 GB SSD).",
-    )
-    plan_redis_monthly: float = Field(
-        default=47.0, ge=0, description="Per month for Memorystore Redis (1 GB, standard HA)."
-    )
-    plan_log_price: float = Field(
-        default=0.50, ge=0, description="Per GiB of logs ingested past the free 50 GiB."
-    )
-
     @field_validator("cors_origins", "allowed_hosts", "wyoming_allowed_clients", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -778,6 +752,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"WYOMING_ALLOWED_CLIENTS: {item!r} is not an address") from None
         return value
+
+    @model_validator(mode="after")
+    def _session_timeout_alias(self) -> Settings:
+        if self.session_timeout is not None:
+            for name in ("conversation_idle_timeout", "session_slot_ttl"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, self.session_timeout)
+        return self
 
     @model_validator(mode="after")
     def _check_wyoming(self) -> Settings:

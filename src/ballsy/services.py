@@ -26,7 +26,7 @@ from ballsy.speech.turn_model import shared_smart_turn
 from ballsy.state.cache import ResponseCache
 from ballsy.state.failover import FailoverState
 from ballsy.state.ratelimit import RateLimits
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
 
 log = get_logger("ballsy.services")
@@ -43,7 +43,7 @@ class Services:
     speech: SpeechService
     # Shared state (Redis, or in-process) and what is built on it.
     state: FailoverState
-    sessions: VoiceSessions
+    sessions: SessionSlots
     limits: RateLimits
     auth: AuthService
     users: UserAdmin
@@ -80,7 +80,7 @@ class Services:
             runtime=runtime,
             speech=speech,
             state=state,
-            sessions=VoiceSessions(state, settings),
+            sessions=SessionSlots(state, settings),
             limits=limits,
             auth=AuthService(settings, database, state, limits),
             users=UserAdmin(database),

@@ -10,20 +10,21 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ballsy.capacity.bench import SCHEMA, BenchConfig, run_capacity_bench
 from ballsy.capacity.plan import (
     HOURS_PER_MONTH,
     LLM_LIST_PRICES,
     ROLE_SHAPES,
     Measured,
     PlanError,
+    PlanPrices,
     Workload,
     make_plan,
     render,
     session_vcpu,
 )
 from ballsy.cli import cli
-from ballsy.config import Settings
+from ballsy.config import Settings, child_process_environment
+from ballsy.testing.capacity_bench import SCHEMA, BenchConfig, run_capacity_bench
 from tests.deploy.conftest import ROOT
 
 COMMITTED = ROOT / "benchmarks" / "results" / "capacity.json"
@@ -57,8 +58,8 @@ def measured(tmp_path: Path, **changes: Any) -> Measured:
     return Measured.load(path)
 
 
-def settings(**prices: Any) -> Settings:
-    return Settings(_env_file=None, **prices)
+def prices(**changes: Any) -> PlanPrices:
+    return PlanPrices(_env_file=None, **changes)
 
 
 def test_session_cpu_is_listening_plus_its_share_of_turns(tmp_path: Path) -> None:
@@ -71,27 +72,27 @@ def test_session_cpu_is_listening_plus_its_share_of_turns(tmp_path: Path) -> Non
 
 
 def test_realtime_instances_follow_the_binding_limit(tmp_path: Path) -> None:
-    plan = make_plan(measured(tmp_path), Workload(sessions=1000, llm_share=0.5), settings())
+    plan = make_plan(measured(tmp_path), Workload(sessions=1000, llm_share=0.5), prices())
     realtime = {role.role: role for role in plan.roles}["realtime"]
     # CPU would fit floor(1.4 / 0.035) = 40 sessions; Cloud Run's concurrency allows 15.
     assert (realtime.limited_by, realtime.per_instance, realtime.peak_instances) == (
         "concurrency", 15, math.ceil(1000 / 15)
     )  # fmt: skip
     heavy = make_plan(
-        measured(tmp_path, talking__rss_kb_per_session=200 * 1024.0), Workload(), settings()
+        measured(tmp_path, talking__rss_kb_per_session=200 * 1024.0), Workload(), prices()
     )
     realtime = {role.role: role for role in heavy.roles}["realtime"]
     room_mb = 4 * 1024 * 0.8 - 700
     assert realtime.limited_by == "memory"
     assert realtime.per_instance == math.floor(room_mb / 200)
-    busy = make_plan(measured(tmp_path, talking__cpu_s_per_turn=20.0), Workload(), settings())
+    busy = make_plan(measured(tmp_path, talking__cpu_s_per_turn=20.0), Workload(), prices())
     assert {role.role: role for role in busy.roles}["realtime"].limited_by == "cpu"
 
 
 def test_costs_follow_the_formula(tmp_path: Path) -> None:
     m = measured(tmp_path)
     workload = Workload(sessions=1000, provider="openai", peak_hours_per_day=8, offpeak_share=0.1)
-    plan = make_plan(m, workload, settings())
+    plan = make_plan(m, workload, prices())
     realtime = {role.role: role for role in plan.roles}["realtime"]
     shape = ROLE_SHAPES["realtime"]
     offpeak = math.ceil(realtime.peak_instances * 0.1)
@@ -108,13 +109,26 @@ def test_costs_follow_the_formula(tmp_path: Path) -> None:
 
 def test_prices_are_settings(tmp_path: Path) -> None:
     m, workload = measured(tmp_path), Workload(provider="openai")
-    cheap = make_plan(m, workload, settings(plan_llm_input_price=0, plan_llm_output_price=0))
+    cheap = make_plan(m, workload, prices(llm_input_price=0, llm_output_price=0))
     assert cheap.costs["llm_tokens"] == 0
-    pricey = make_plan(m, workload, settings(plan_cpu_price=0.000036))
-    base = make_plan(m, workload, settings())
+    pricey = make_plan(m, workload, prices(cpu_price=0.000036))
+    base = make_plan(m, workload, prices())
     assert pricey.costs["cloud_run_realtime"] > 1.7 * base.costs["cloud_run_realtime"]
-    local = make_plan(m, Workload(provider="local"), settings())
+    local = make_plan(m, Workload(provider="local"), prices())
     assert local.costs["llm_tokens"] == 0
+
+
+def test_prices_read_the_plan_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner's own settings read the same ``PLAN_*`` names the server's used to."""
+    runner, args = CliRunner(), ["plan", "--json", "--measured", str(COMMITTED)]
+    listed = json.loads(runner.invoke(cli, args).output)["costs"]
+    monkeypatch.setenv("PLAN_CPU_PRICE", "0.000036")
+    monkeypatch.setenv("PLAN_LLM_OUTPUT_PRICE", "3")
+    read = prices()
+    assert (read.cpu_price, read.llm_output_price, read.llm_input_price) == (0.000036, 3.0, None)
+    assert not any(name.startswith("plan_") for name in Settings.model_fields)
+    doubled = json.loads(runner.invoke(cli, args).output)["costs"]
+    assert doubled["cloud_run_realtime"] > 1.7 * listed["cloud_run_realtime"]
 
 
 def test_bad_inputs_are_clear(tmp_path: Path) -> None:
@@ -124,7 +138,7 @@ def test_bad_inputs_are_clear(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="not a `ballsy bench capacity` result"):
         Measured.load(tmp_path / "other.json")
     with pytest.raises(PlanError, match="job hours"):
-        make_plan(measured(tmp_path), Workload(job_audio_hours_per_day=10), settings())
+        make_plan(measured(tmp_path), Workload(job_audio_hours_per_day=10), prices())
 
 
 def test_plan_command_prints_a_plan_from_the_committed_measurements() -> None:
@@ -151,11 +165,13 @@ def test_bench_measures_a_real_server_and_the_plan_reads_it(tmp_path: Path) -> N
     small = BenchConfig(
         idle=4, listening=2, talking=1, seconds=2.0, requests=12, llm_requests=1, warmup=False
     )
-    report = run_capacity_bench(small, tmp_path / "capacity.json")
+    report = run_capacity_bench(
+        small, tmp_path / "capacity.json", environment=child_process_environment()
+    )
     assert report["schema"] == SCHEMA and report["idle"]["still_open"] == 4
     assert report["server"]["base_rss_mb"] > 100, "models are loaded before measuring"
     assert report["talking"]["turns"] >= 1 and report["talking"]["cpu_s_per_turn"] > 0
     assert report["talking"]["llm_tokens_out_per_request"] > 0
     assert report["rest"]["cpu_ms_per_request"] > 0
-    plan = make_plan(Measured.load(tmp_path / "capacity.json"), Workload(), settings())
+    plan = make_plan(Measured.load(tmp_path / "capacity.json"), Workload(), prices())
     assert "realtime" in render(plan)

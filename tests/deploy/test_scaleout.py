@@ -32,9 +32,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.security.users import UserAdmin
 from ballsy.store.db import Database
+from ballsy.testing.voice_client import VoiceClient
 from tests.conftest import FIXTURES, REDIS_SERVER, make_settings
 from tests.servers import BALLSY, BallsyServer, create_database, drop_database, stop_all
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 import websockets
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
+from ballsy.testing.voice_client import VoiceClient
 from tests.conftest import FIXTURES
 from tests.realtime.hostile_clients import (
     DeafClient,

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import websockets
+from prometheus_client import REGISTRY
 
-from ballsy.realtime.client import VoiceClient
+from ballsy.testing.voice_client import VoiceClient
 from tests.conftest import make_settings
 from tests.live import live_app
 
@@ -36,6 +37,8 @@ async def test_message_flood_is_refused_once_and_dropped(
     limited_server: tuple[str, Any],
 ) -> None:
     url, _ = limited_server
+    metric = ("ballsy_rate_limit_rejections_total", {"scope": "ws_message"})
+    before = REGISTRY.get_sample_value(*metric) or 0
     async with VoiceClient.connect(url, "lim-msg") as client:
         await client.wait_for("ready")
         for n in range(30):
@@ -45,6 +48,21 @@ async def test_message_flood_is_refused_once_and_dropped(
         await asyncio.sleep(0.5)
         assert len(client.messages("pong")) == 20  # the rest were dropped
         assert len([e for e in client.messages("error") if e["code"] == "rate_limited"]) == 1
+    assert REGISTRY.get_sample_value(*metric) == before + 10  # each dropped message counts
+
+
+async def test_an_open_socket_counts_as_an_active_session(
+    limited_server: tuple[str, Any],
+) -> None:
+    url, _ = limited_server
+    before = REGISTRY.get_sample_value("ballsy_sessions_active") or 0
+    async with VoiceClient.connect(url, "lim-gauge") as client:
+        await client.wait_for("ready")
+        assert REGISTRY.get_sample_value("ballsy_sessions_active") == before + 1
+    deadline = time.monotonic() + 10
+    while REGISTRY.get_sample_value("ballsy_sessions_active") != before:
+        assert time.monotonic() < deadline, "the session was not counted out"
+        await asyncio.sleep(0.05)
 
 
 async def test_turns_per_minute(limited_server: tuple[str, Any]) -> None:

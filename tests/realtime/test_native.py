@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from ballsy.realtime.client import VoiceClient
+from ballsy.testing.voice_client import VoiceClient
 
 Served = tuple[str, Any]
 

@@ -12,12 +12,12 @@ from ballsy.errors import InvalidInput
 from ballsy.speech.stt import SpeechToText, TranscribeOptions
 from ballsy.speech.vad import (
     WINDOW_SAMPLES,
-    SpeechStarted,
-    SpeechStopped,
     TurnConfig,
     TurnDetector,
     TurnEvent,
     VoiceActivityStream,
+    VoiceOffset,
+    VoiceOnset,
     shared_vad,
 )
 
@@ -98,9 +98,9 @@ def test_turn_detector_finds_the_utterance_boundaries(
     detector = TurnDetector(TurnConfig(silence_ms=1500, prefix_padding_ms=300))
     events = _feed(detector, padded_jfk, 1600)
 
-    assert [type(e) for e in events] == [SpeechStarted, SpeechStopped]
+    assert [type(e) for e in events] == [VoiceOnset, VoiceOffset]
     started, stopped = events
-    assert isinstance(started, SpeechStarted) and isinstance(stopped, SpeechStopped)
+    assert isinstance(started, VoiceOnset) and isinstance(stopped, VoiceOffset)
     print(f"\nturn: start {started.at_s:.2f} s, stop {stopped.at_s:.2f} s "
           f"(speech is at 1.0-12.0 s), audio {len(stopped.audio) / RATE:.2f} s")  # fmt: skip
     assert 1.0 <= started.at_s <= 1.6
@@ -115,8 +115,8 @@ def test_turn_detector_finds_the_utterance_boundaries(
 
 def test_short_end_of_turn_silence_splits_at_pauses(padded_jfk: np.ndarray) -> None:
     events = _feed(TurnDetector(TurnConfig(silence_ms=500)), padded_jfk, 4000)
-    starts = [e for e in events if isinstance(e, SpeechStarted)]
-    stops = [e for e in events if isinstance(e, SpeechStopped)]
+    starts = [e for e in events if isinstance(e, VoiceOnset)]
+    stops = [e for e in events if isinstance(e, VoiceOffset)]
     assert len(starts) == len(stops) >= 2
     assert all(a.at_s < b.at_s for a, b in zip(starts, stops, strict=True))
 
@@ -139,17 +139,17 @@ def test_silence_and_clicks_make_no_turn() -> None:
 def test_flush_closes_a_turn_in_progress(jfk_audio: np.ndarray) -> None:
     detector = TurnDetector()
     events = detector.feed(jfk_audio[: 2 * RATE])
-    assert [type(e) for e in events] == [SpeechStarted]
+    assert [type(e) for e in events] == [VoiceOnset]
     assert detector.speaking
     closing = detector.flush()
-    assert [type(e) for e in closing] == [SpeechStopped]
+    assert [type(e) for e in closing] == [VoiceOffset]
     assert not detector.speaking
 
 
 def test_max_turn_length_bounds_memory(jfk_audio: np.ndarray) -> None:
     detector = TurnDetector(TurnConfig(silence_ms=3000, max_turn_s=2.0))
     events = _feed(detector, jfk_audio, RATE)
-    stops = [e for e in events if isinstance(e, SpeechStopped)]
+    stops = [e for e in events if isinstance(e, VoiceOffset)]
     assert stops
     assert all(e.at_s - e.started_at_s <= 2.05 for e in stops)
 

@@ -13,7 +13,7 @@ from limits import RateLimitItemPerMinute
 from ballsy.config import Settings
 from ballsy.state.failover import FailoverState
 from ballsy.state.redis_backend import RedisBackend
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 from tests.conftest import make_settings
 from tests.servers import RedisServer
 
@@ -103,7 +103,7 @@ async def test_kill_and_restart_redis(
 async def test_sessions_survive_a_redis_outage_on_memory(
     state: FailoverState, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    sessions = VoiceSessions(state, state_settings(tmp_path, redis_server.url))
+    sessions = SessionSlots(state, state_settings(tmp_path, redis_server.url))
     redis_server.stop()
     opened = await sessions.open("user-1")
     assert (await sessions.get(opened.id, "user-1")).id == opened.id

@@ -1,4 +1,4 @@
-"""Voice sessions (scoped, capped, shared through Redis) and the AI response cache."""
+"""Session slots (scoped, capped, shared through Redis) and the AI response cache."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from ballsy.state.cache import PREFIX, ResponseCache, cache_key
 from ballsy.state.failover import FailoverState
 from ballsy.state.memory import MemoryBackend
 from ballsy.state.redis_backend import RedisBackend
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 from tests.conftest import REDIS_SERVER, make_settings
 
 
 def sessions_on(
     state: FailoverState | MemoryBackend, tmp_path: Path, **overrides: object
-) -> VoiceSessions:
-    return VoiceSessions(state, make_settings(tmp_path, **overrides))
+) -> SessionSlots:
+    return SessionSlots(state, make_settings(tmp_path, **overrides))
 
 
 async def test_open_read_touch_close_and_scope(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ async def test_open_read_touch_close_and_scope(tmp_path: Path) -> None:
 
 
 async def test_concurrent_session_cap_and_expiry(tmp_path: Path) -> None:
-    sessions = sessions_on(MemoryBackend(), tmp_path, max_concurrent_sessions=3, session_timeout=1)
+    sessions = sessions_on(MemoryBackend(), tmp_path, max_concurrent_sessions=3, session_slot_ttl=1)
     opened = [await sessions.open(f"u{i}") for i in range(3)]
     with pytest.raises(ServiceBusy):
         await sessions.open("u9")
@@ -56,6 +56,28 @@ async def test_concurrent_session_cap_and_expiry(tmp_path: Path) -> None:
         await sessions.get(opened[1].id, "u1")
 
 
+def test_session_timeout_sets_both_windows_unless_they_are_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SESSION_TIMEOUT`` is the older name of the slot TTL and the conversation window."""
+    both = make_settings(tmp_path, session_timeout=5)
+    assert (both.conversation_idle_timeout, both.session_slot_ttl) == (5, 5)
+    one = make_settings(tmp_path, session_timeout=5, session_slot_ttl=7)
+    assert (one.conversation_idle_timeout, one.session_slot_ttl) == (5, 7)
+    assert SessionSlots(MemoryBackend(), one).timeout == 7
+
+    monkeypatch.setenv("SESSION_TIMEOUT", "11")
+    old = make_settings(tmp_path)
+    assert (old.conversation_idle_timeout, old.session_slot_ttl) == (11, 11)
+    monkeypatch.setenv("CONVERSATION_IDLE_TIMEOUT", "13")
+    mixed = make_settings(tmp_path)
+    assert (mixed.conversation_idle_timeout, mixed.session_slot_ttl) == (13, 11)
+    monkeypatch.delenv("SESSION_TIMEOUT")
+    monkeypatch.setenv("SESSION_SLOT_TTL", "17")
+    new = make_settings(tmp_path)
+    assert (new.conversation_idle_timeout, new.session_slot_ttl) == (13, 17)
+
+
 async def test_sessions_are_shared_and_counted_across_instances(
     tmp_path: Path, redis_prefix: str
 ) -> None:
@@ -63,7 +85,7 @@ async def test_sessions_are_shared_and_counted_across_instances(
         tmp_path, redis_url=REDIS_SERVER, redis_key_prefix=redis_prefix, max_concurrent_sessions=4
     )
     states = [FailoverState.from_settings(settings) for _ in range(2)]
-    one, two = (VoiceSessions(state, settings) for state in states)
+    one, two = (SessionSlots(state, settings) for state in states)
     try:
         results = await asyncio.gather(
             *(instance.open(f"u{i}") for i in range(5) for instance in (one, two)),

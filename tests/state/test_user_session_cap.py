@@ -11,12 +11,12 @@ import pytest
 from ballsy.errors import ServiceBusy
 from ballsy.state.failover import FailoverState
 from ballsy.state.memory import MemoryBackend
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 from tests.conftest import REDIS_SERVER, make_settings
 
 
-def sessions_on(state: MemoryBackend, tmp_path: Path, **overrides: object) -> VoiceSessions:
-    return VoiceSessions(state, make_settings(tmp_path, **overrides))
+def sessions_on(state: MemoryBackend, tmp_path: Path, **overrides: object) -> SessionSlots:
+    return SessionSlots(state, make_settings(tmp_path, **overrides))
 
 
 async def test_one_user_cannot_take_every_slot(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ async def test_the_user_cap_holds_across_instances(tmp_path: Path, redis_prefix:
         max_sessions_per_user=3,
     )
     states = [FailoverState.from_settings(settings) for _ in range(2)]
-    one, two = (VoiceSessions(state, settings) for state in states)
+    one, two = (SessionSlots(state, settings) for state in states)
     try:
         results = await asyncio.gather(
             *(instance.open("alice") for _ in range(5) for instance in (one, two)),

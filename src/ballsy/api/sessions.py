@@ -1,6 +1,6 @@
 """``/api/sessions``: voice sessions over REST (open, read, heartbeat, close).
 
-The realtime WebSocket routes use the same :class:`ballsy.state.sessions.VoiceSessions`;
+The realtime WebSocket routes use the same :class:`ballsy.state.sessions.SessionSlots`;
 over REST a client can open a session before connecting, or resume one on another
 instance. Sessions are the caller's own: anyone else's id is a 404.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ballsy.api.deps import CurrentUser, ServicesDep
 from ballsy.api.openapi import ObjectId
 from ballsy.names import ClientId
-from ballsy.state.sessions import VoiceSession
+from ballsy.state.sessions import SessionSlot
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -43,7 +43,7 @@ class SessionOut(BaseModel):
     data: dict[str, Any]
 
     @classmethod
-    def of(cls, session: VoiceSession, timeout: int) -> SessionOut:
+    def of(cls, session: SessionSlot, timeout: int) -> SessionOut:
         left = int(session.last_seen_at + timeout - time.time())
         return cls(
             id=session.id,

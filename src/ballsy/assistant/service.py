@@ -135,7 +135,7 @@ class Assistant:
                 self.settings, await SettingsRepository(session).get(user.id)
             )
             conversation = await ConversationRepository(session).active(
-                user.id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+                user.id, idle_timeout=timedelta(seconds=self.settings.conversation_idle_timeout)
             )
             memory = (
                 await ConversationRepository(session).memory_window(
@@ -268,7 +268,8 @@ class Assistant:
             async with self.database.transaction() as session:
                 conversations = ConversationRepository(session)
                 conversation = await conversations.active(
-                    turn.user_id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+                    turn.user_id,
+                    idle_timeout=timedelta(seconds=self.settings.conversation_idle_timeout),
                 ) or await conversations.start(turn.user_id)
                 if turn.effect is not None:
                     await turn.effect(PersonalRepository(session, turn.user_id))
@@ -324,7 +325,7 @@ class Assistant:
             user = await UserRepository(session).get_or_create(client_id)
             conversations = ConversationRepository(session)
             conversation = await conversations.active(
-                user.id, idle_timeout=timedelta(seconds=self.settings.session_timeout)
+                user.id, idle_timeout=timedelta(seconds=self.settings.conversation_idle_timeout)
             ) or await conversations.start(user.id)
             await conversations.append(conversation, messages)
 

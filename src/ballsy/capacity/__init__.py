@@ -1,9 +1,9 @@
-"""Capacity and cost: measure what a session costs in this build, then plan a fleet.
+"""Capacity and cost: plan a fleet from what a session costs in this build.
 
-- :mod:`ballsy.capacity.procstat` reads a process tree's CPU time and memory from /proc;
-- :mod:`ballsy.capacity.bench` (``ballsy bench capacity``) runs idle, listening and
-  talking voice sessions and REST calls against a real ``ballsy serve`` (started and
-  driven by :mod:`ballsy.capacity.harness`) and writes the per-session figures to JSON;
-- :mod:`ballsy.capacity.plan` (``ballsy plan``) turns those figures, a workload and the
-  ``PLAN_*`` prices into instance counts per role and a monthly cost.
+- :mod:`ballsy.capacity.plan` (``ballsy plan``) turns measured figures, a workload and
+  the ``PLAN_*`` prices (:class:`~ballsy.capacity.plan.PlanPrices`) into instance counts
+  per role and a monthly cost;
+- :mod:`ballsy.capacity.cli` holds the ``ballsy plan`` and ``ballsy bench capacity``
+  commands. The measuring itself (:mod:`ballsy.testing.capacity_bench`) is a client of
+  the server, so it lives in :mod:`ballsy.testing`, imported only when the bench runs.
 """

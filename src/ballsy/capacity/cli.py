@@ -8,7 +8,7 @@ from typing import Annotated, get_args
 
 import typer
 
-from ballsy.config import LLMProviderName, Settings
+from ballsy.config import LLMProviderName, Settings, child_process_environment
 
 DEFAULT_RESULTS = Path("benchmarks/results/capacity.json")
 DEFAULT_STT_RESULTS = Path("benchmarks/results/stt_throughput.json")
@@ -30,10 +30,11 @@ def bench_capacity(
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON file.")] = DEFAULT_RESULTS,
 ) -> None:
     """Per-session CPU and memory of a local server (idle, listening, talking, REST)."""
-    from ballsy.capacity.bench import BenchConfig, run_capacity_bench
+    # A client of the server: imported here, so `ballsy serve` never loads it.
+    from ballsy.testing.capacity_bench import BenchConfig, run_capacity_bench
 
     config = BenchConfig(idle, listening, talking, seconds, requests, llm_requests, warmup)
-    report = run_capacity_bench(config, output)
+    report = run_capacity_bench(config, output, environment=child_process_environment())
     summary = {key: report[key] for key in ("server", "idle", "listening", "talking", "rest")}
     typer.echo(json.dumps(summary, indent=2))
     typer.echo(f"wrote {output}")
@@ -73,13 +74,12 @@ def plan(
 ) -> None:
     """Instances per role and monthly cost for SESSIONS, from measured figures.
 
-    Prices are the PLAN_* settings (docs/configuration.md); docs/deploy.md explains the
-    arithmetic with a worked example.
+    Prices are the PLAN_* variables (docs/configuration.md, "Capacity planning");
+    docs/deploy.md explains the arithmetic with a worked example.
     """
-    from ballsy.capacity.plan import Measured, PlanError, Workload, make_plan, render
+    from ballsy.capacity.plan import Measured, PlanError, PlanPrices, Workload, make_plan, render
 
-    settings = Settings()
-    chosen = provider or settings.llm_provider
+    chosen = provider or Settings().llm_provider
     if chosen not in get_args(LLMProviderName):
         raise typer.BadParameter(f"unknown provider {chosen!r}", param_hint="--provider")
     try:
@@ -93,7 +93,7 @@ def plan(
             offpeak_share=offpeak_share,
             job_audio_hours_per_day=job_hours,
         )
-        result = make_plan(Measured.load(measured, stt_results), workload, settings)
+        result = make_plan(Measured.load(measured, stt_results), workload, PlanPrices())
     except PlanError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

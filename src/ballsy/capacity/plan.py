@@ -6,8 +6,9 @@ Inputs are three things kept apart so each can be argued with on its own:
   (``ballsy bench capacity`` writes them; :class:`Measured` reads them);
 - **workload** — how people use it (:class:`Workload`: peak sessions, turns per hour,
   REST calls, the daily curve, job hours); the defaults are assumptions, stated;
-- **prices** — the ``PLAN_*`` settings (USD list prices, overridable) and the LLM
-  provider's token prices (:data:`LLM_LIST_PRICES` unless ``PLAN_LLM_*_PRICE`` is set).
+- **prices** — :class:`PlanPrices`, the ``PLAN_*`` variables (USD list prices,
+  overridable) and the LLM provider's token prices (:data:`LLM_LIST_PRICES` unless
+  ``PLAN_LLM_*_PRICE`` is set).
 
 The instance shapes (:data:`ROLE_SHAPES`) are the ones the deployment files declare;
 tests/deploy checks that the Cloud Run YAMLs and Terraform defaults agree with them.
@@ -24,7 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ballsy.config import LLMProviderName, Settings
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ballsy.config import LLMProviderName
 
 HOURS_PER_MONTH = 730.0
 # Headroom: the autoscaler targets these (Kubernetes HPA, Cloud Run's own ~60-70 %).
@@ -177,6 +181,73 @@ class Workload:
         return self.sessions * HOURS_PER_MONTH * self.load_factor
 
 
+class PlanPrices(BaseSettings):
+    """The USD list prices ``ballsy plan`` multiplies by: ``PLAN_*`` variables (or the
+    ``.env`` file), read by the planner alone; the server's :class:`~ballsy.config.Settings`
+    does not carry them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLAN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    cpu_price: float = Field(
+        default=0.000018,
+        ge=0,
+        description="Per vCPU-second of a Cloud Run instance with CPU always allocated "
+        "(realtime, worker).",
+    )
+    memory_price: float = Field(
+        default=0.000002, ge=0, description="Per GiB-second, CPU always allocated."
+    )
+    request_cpu_price: float = Field(
+        default=0.000024,
+        ge=0,
+        description="Per vCPU-second of a Cloud Run instance billed per request (api).",
+    )
+    request_memory_price: float = Field(
+        default=0.0000025, ge=0, description="Per GiB-second, billed per request (api)."
+    )
+    request_price: float = Field(
+        default=0.40, ge=0, description="Per million Cloud Run requests (api)."
+    )
+    lb_monthly: float = Field(
+        default=18.25, ge=0, description="Per month for the load balancer forwarding rules."
+    )
+    lb_data_price: float = Field(
+        default=0.008, ge=0, description="Per GB the load balancer processes (both ways)."
+    )
+    armor_monthly: float = Field(
+        default=13.0, ge=0, description="Per month for the Cloud Armor policy and its rules."
+    )
+    armor_request_price: float = Field(
+        default=0.75, ge=0, description="Per million requests Cloud Armor evaluates."
+    )
+    llm_input_price: float | None = Field(
+        default=None,
+        ge=0,
+        description="Per million LLM input tokens; unset means the list price of the "
+        "planned provider (`ballsy plan --provider`).",
+    )
+    llm_output_price: float | None = Field(
+        default=None, ge=0, description="Per million LLM output tokens; unset: list price."
+    )
+    sql_monthly: float = Field(
+        default=215.0,
+        ge=0,
+        description="Per month for Cloud SQL (production: 2 vCPU, 7.5 GB, HA, 50 GB SSD).",
+    )
+    redis_monthly: float = Field(
+        default=47.0, ge=0, description="Per month for Memorystore Redis (1 GB, standard HA)."
+    )
+    log_price: float = Field(
+        default=0.50, ge=0, description="Per GiB of logs ingested past the free 50 GiB."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RolePlan:
     role: RoleName
@@ -234,14 +305,12 @@ def _instance_hours(shape: RoleShape, peak: int, workload: Workload) -> tuple[in
     return offpeak, HOURS_PER_MONTH * (share * peak + (1 - share) * offpeak)
 
 
-def _always_on_cost(shape: RoleShape, hours: float, settings: Settings) -> float:
-    per_second = (
-        shape.vcpu * settings.plan_cpu_price + shape.memory_gib * settings.plan_memory_price
-    )
+def _always_on_cost(shape: RoleShape, hours: float, prices: PlanPrices) -> float:
+    per_second = shape.vcpu * prices.cpu_price + shape.memory_gib * prices.memory_price
     return hours * 3600 * per_second
 
 
-def plan_realtime(measured: Measured, workload: Workload, settings: Settings) -> RolePlan:
+def plan_realtime(measured: Measured, workload: Workload, prices: PlanPrices) -> RolePlan:
     shape = ROLE_SHAPES["realtime"]
     cpu = session_vcpu(measured, workload)
     memory_kb = max(measured.idle_rss_kb, measured.listening_rss_kb, measured.talking_rss_kb)
@@ -256,12 +325,12 @@ def plan_realtime(measured: Measured, workload: Workload, settings: Settings) ->
     per_instance = max(1, math.floor(limits[limited_by]))
     peak = max(shape.min_instances, math.ceil(workload.sessions / per_instance))
     offpeak, hours = _instance_hours(shape, peak, workload)
-    cost = _always_on_cost(shape, hours, settings)
+    cost = _always_on_cost(shape, hours, prices)
     shown = {name: round(value, 1) for name, value in limits.items()}
     return RolePlan("realtime", shape, peak, offpeak, per_instance, limited_by, hours, cost, shown)
 
 
-def plan_api(measured: Measured, workload: Workload, settings: Settings) -> RolePlan:
+def plan_api(measured: Measured, workload: Workload, prices: PlanPrices) -> RolePlan:
     shape = ROLE_SHAPES["api"]
     rps = workload.sessions * workload.rest_per_session_hour / 3600
     cpu_room = shape.vcpu * CPU_TARGET - measured.base_vcpu
@@ -272,14 +341,13 @@ def plan_api(measured: Measured, workload: Workload, settings: Settings) -> Role
     offpeak, hours = _instance_hours(shape, peak, workload)
     # Billed per request: an upper bound that counts every instance-hour as busy.
     per_second = (
-        shape.vcpu * settings.plan_request_cpu_price
-        + shape.memory_gib * settings.plan_request_memory_price
+        shape.vcpu * prices.request_cpu_price + shape.memory_gib * prices.request_memory_price
     )
-    cost = hours * 3600 * per_second + _requests(workload) / 1e6 * settings.plan_request_price
+    cost = hours * 3600 * per_second + _requests(workload) / 1e6 * prices.request_price
     return RolePlan("api", shape, peak, offpeak, round(per_instance, 1), "cpu", hours, cost)
 
 
-def plan_worker(measured: Measured, workload: Workload, settings: Settings) -> RolePlan:
+def plan_worker(measured: Measured, workload: Workload, prices: PlanPrices) -> RolePlan:
     shape = ROLE_SHAPES["worker"]
     peak = shape.min_instances
     limited_by = "minimum"
@@ -296,7 +364,7 @@ def plan_worker(measured: Measured, workload: Workload, settings: Settings) -> R
         peak = max(peak, math.ceil(peak_hourly / per_instance))
         limited_by = "cpu"
     offpeak, hours = _instance_hours(shape, peak, workload)
-    cost = _always_on_cost(shape, hours, settings)
+    cost = _always_on_cost(shape, hours, prices)
     return RolePlan("worker", shape, peak, offpeak, round(per_instance, 1), limited_by, hours, cost)
 
 
@@ -308,17 +376,17 @@ def _requests(workload: Workload) -> float:
     return workload.session_hours * workload.rest_per_session_hour
 
 
-def llm_prices(workload: Workload, settings: Settings) -> tuple[float, float]:
+def llm_prices(workload: Workload, prices: PlanPrices) -> tuple[float, float]:
     listed_in, listed_out = LLM_LIST_PRICES[workload.provider]
-    price_in = settings.plan_llm_input_price
-    price_out = settings.plan_llm_output_price
+    price_in = prices.llm_input_price
+    price_out = prices.llm_output_price
     return (
         listed_in if price_in is None else price_in,
         listed_out if price_out is None else price_out,
     )
 
 
-def shared_costs(measured: Measured, workload: Workload, settings: Settings) -> dict[str, float]:
+def shared_costs(measured: Measured, workload: Workload, prices: PlanPrices) -> dict[str, float]:
     """The monthly terms that do not belong to one role."""
     turns, requests = _turns(workload), _requests(workload)
     reply_seconds = measured.tokens_out * REPLY_SECONDS_PER_TOKEN
@@ -326,30 +394,30 @@ def shared_costs(measured: Measured, workload: Workload, settings: Settings) -> 
         reply_seconds * REPLY_BYTES_PER_SECOND
     )
     connections = workload.session_hours  # about one WebSocket handshake per session-hour
-    price_in, price_out = llm_prices(workload, settings)
+    price_in, price_out = llm_prices(workload, prices)
     llm_turns = turns * workload.llm_share
     log_gib = (turns * workload.log_kb_per_turn + requests * workload.log_kb_per_request) / 2**20
     return {
-        "load_balancer": settings.plan_lb_monthly + lb_bytes / 1e9 * settings.plan_lb_data_price,
-        "cloud_armor": settings.plan_armor_monthly
-        + (requests + connections) / 1e6 * settings.plan_armor_request_price,
+        "load_balancer": prices.lb_monthly + lb_bytes / 1e9 * prices.lb_data_price,
+        "cloud_armor": prices.armor_monthly
+        + (requests + connections) / 1e6 * prices.armor_request_price,
         "llm_tokens": llm_turns
         * (measured.tokens_in * price_in + measured.tokens_out * price_out)
         / 1e6,
-        "cloud_sql": settings.plan_sql_monthly,
-        "memorystore_redis": settings.plan_redis_monthly,
-        "logging": max(0.0, log_gib - FREE_LOG_GIB) * settings.plan_log_price,
+        "cloud_sql": prices.sql_monthly,
+        "memorystore_redis": prices.redis_monthly,
+        "logging": max(0.0, log_gib - FREE_LOG_GIB) * prices.log_price,
     }
 
 
-def make_plan(measured: Measured, workload: Workload, settings: Settings) -> Plan:
+def make_plan(measured: Measured, workload: Workload, prices: PlanPrices) -> Plan:
     roles = [
-        plan_api(measured, workload, settings),
-        plan_realtime(measured, workload, settings),
-        plan_worker(measured, workload, settings),
+        plan_api(measured, workload, prices),
+        plan_realtime(measured, workload, prices),
+        plan_worker(measured, workload, prices),
     ]
     costs = {f"cloud_run_{role.role}": role.monthly_cost for role in roles}
-    costs.update(shared_costs(measured, workload, settings))
+    costs.update(shared_costs(measured, workload, prices))
     notes = []
     realtime = roles[1]
     if realtime.peak_instances > realtime.shape.max_instances:

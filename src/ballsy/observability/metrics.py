@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import prometheus_client
 from prometheus_client import (
@@ -79,6 +79,9 @@ RATE_LIMITED = Counter(
     "Requests or messages refused by a rate limit, by limit scope.",
     ["scope"],
 )
+RateLimitScope = Literal["rest", "login", "voice_turn", "ws_message", "spend_cap"]
+"""Which limit refused: REST requests, password attempts, voice turns per user, messages
+on one WebSocket, or the daily token budget on paid models."""
 
 # --- turns ---------------------------------------------------------------------------
 TURNS = Counter(
@@ -300,6 +303,11 @@ def record_llm_call(
         LLM_TOKENS.labels(provider, "out").inc(completion_tokens)
     if error_code is not None:
         LLM_PROVIDER_ERRORS.labels(provider, error_code).inc()
+
+
+def record_rate_limited(scope: RateLimitScope) -> None:
+    """A limit refused one request, turn or message."""
+    RATE_LIMITED.labels(scope).inc()
 
 
 def record_model_load(model: str, seconds: float, *, ok: bool) -> None:

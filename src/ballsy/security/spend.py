@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from ballsy.errors import SpendCapExceeded
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider
+from ballsy.observability.metrics import record_rate_limited
 from ballsy.store.db import Database
 from ballsy.store.repositories import UsageRepository
 
@@ -55,6 +56,7 @@ class SpendGuard:
     async def check(self, user_id: str) -> None:
         used = await self.used_today(user_id)
         if used >= self.daily_limit:
+            record_rate_limited("spend_cap")
             raise SpendCapExceeded(
                 f"today's budget of {self.daily_limit} tokens on paid models is used up",
                 retry_after=_seconds_to_midnight(),

@@ -22,10 +22,6 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def to_text(segments: Iterable[Segment]) -> str:
-    return " ".join(s.text.strip() for s in segments if s.text.strip())
-
-
 def to_srt(segments: Iterable[Segment]) -> str:
     blocks = []
     for index, segment in enumerate((s for s in segments if s.text.strip()), start=1):

@@ -14,7 +14,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
-import logging
 import sys
 import threading
 import time
@@ -25,11 +24,12 @@ from typing import Any, Generic, TypeVar, TypeVarTuple
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, ModelUnavailable, ServiceBusy
 from ballsy.observability import metrics
+from ballsy.observability.logging import get_logger
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-log = logging.getLogger("ballsy.speech.runtime")
+log = get_logger("ballsy.speech.runtime")
 
 
 class InferenceRuntime:
@@ -161,10 +161,7 @@ class ModelSlot(Generic[T]):
         metrics.record_model_load(self.name, self.load_seconds, ok=True)
         self.load_count += 1
         self._model = model
-        log.info(
-            "ballsy.speech.model_loaded",
-            extra={"model": self.name, "seconds": round(self.load_seconds, 3)},
-        )
+        log.info("ballsy.speech.model_loaded", model=self.name, seconds=round(self.load_seconds, 3))
         return model
 
     @contextlib.contextmanager
@@ -196,7 +193,7 @@ class ModelSlot(Generic[T]):
         release_memory()
         self.unload_count += 1
         metrics.MODEL_EVENTS.labels(self.name, "unload").inc()
-        log.info("ballsy.speech.model_unloaded", extra={"model": self.name})
+        log.info("ballsy.speech.model_unloaded", model=self.name)
         return True
 
     def unload_if_idle(self, ttl: float, now: float | None = None) -> bool:
@@ -209,7 +206,7 @@ class ModelSlot(Generic[T]):
         release_memory()
         self.unload_count += 1
         metrics.MODEL_EVENTS.labels(self.name, "unload").inc()
-        log.info("ballsy.speech.model_unloaded", extra={"model": self.name, "idle_s": idle})
+        log.info("ballsy.speech.model_unloaded", model=self.name, idle_s=round(idle, 1))
         return True
 
 

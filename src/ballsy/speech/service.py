@@ -8,7 +8,6 @@ synthesis sentence by sentence so the first audio leaves early.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ import numpy.typing as npt
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput
 from ballsy.observability import metrics
+from ballsy.observability.logging import get_logger
 from ballsy.speech.audio import AudioSource, DecodedAudio, decode_audio
 from ballsy.speech.runtime import IdleReaper, InferenceRuntime, ModelSlot
 from ballsy.speech.stt import (
@@ -41,7 +41,7 @@ from ballsy.speech.tts import (
     tts_spec,
 )
 
-log = logging.getLogger("ballsy.speech.service")
+log = get_logger("ballsy.speech.service")
 
 T = TypeVar("T")
 _DONE: Any = object()
@@ -147,11 +147,9 @@ class SpeechService:
         metrics.STT_REQUESTS.labels(name, "success").inc()
         log.info(
             "ballsy.speech.transcribed",
-            extra={
-                "model": name,
-                "audio_s": round(len(audio) / STT_SAMPLE_RATE, 3),
-                "seconds": round(time.perf_counter() - started, 3),
-            },
+            model=name,
+            audio_s=round(len(audio) / STT_SAMPLE_RATE, 3),
+            seconds=round(time.perf_counter() - started, 3),
         )
         return transcript
 

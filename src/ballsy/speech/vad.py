@@ -4,7 +4,7 @@ One ONNX session is shared by the whole process (``shared_vad()``); each audio
 stream owns a small :class:`VoiceActivityStream` with the LSTM state and the last 64
 samples of context, so a thousand open sockets cost a thousand tiny states, not a
 thousand models. :class:`TurnDetector` turns per-window probabilities into
-``SpeechStarted`` / ``SpeechStopped`` events for the realtime conversation loop.
+``VoiceOnset`` / ``VoiceOffset`` events for the realtime conversation loop.
 """
 
 from __future__ import annotations
@@ -130,13 +130,19 @@ class VoiceActivityStream:
 
 
 @dataclass(frozen=True)
-class SpeechStarted:
+class VoiceOnset:
+    """The VAD heard speech begin. The engine reports it to clients as the session
+    event :class:`ballsy.realtime.session.events.SpeechStarted`."""
+
     at_s: float
     """Stream time where speech began (not when it was confirmed)."""
 
 
 @dataclass(frozen=True, eq=False)
-class SpeechStopped:
+class VoiceOffset:
+    """The VAD heard a closing silence: one utterance, with its audio. The engine reports
+    it as :class:`ballsy.realtime.session.events.SpeechStopped`."""
+
     at_s: float
     """Stream time where speech ended (the start of the closing silence)."""
     started_at_s: float
@@ -144,7 +150,7 @@ class SpeechStopped:
     """The utterance at 16 kHz, with ``prefix_padding_ms`` before it and up to as much after."""
 
 
-TurnEvent = SpeechStarted | SpeechStopped
+TurnEvent = VoiceOnset | VoiceOffset
 
 
 @dataclass(frozen=True)
@@ -268,15 +274,15 @@ class TurnDetector:
         self._turn = list(self._history)[-keep:]
         self._history.clear()
         self._run = 0
-        return SpeechStarted(at_s=self._start_index * WINDOW_SAMPLES / VAD_SAMPLE_RATE)
+        return VoiceOnset(at_s=self._start_index * WINDOW_SAMPLES / VAD_SAMPLE_RATE)
 
-    def _close(self, end_index: int) -> SpeechStopped:
+    def _close(self, end_index: int) -> VoiceOffset:
         # Keep at most `padding` windows of the closing silence as trailing context.
         trailing = min(self._quiet, self._padding)
         drop = self._quiet - trailing
         windows = self._turn[: len(self._turn) - drop] if drop else self._turn
         audio = np.concatenate(windows) if windows else np.zeros(0, dtype=np.float32)
-        event = SpeechStopped(
+        event = VoiceOffset(
             at_s=end_index * WINDOW_SAMPLES / VAD_SAMPLE_RATE,
             started_at_s=self._start_index * WINDOW_SAMPLES / VAD_SAMPLE_RATE,
             audio=audio.astype(np.float32, copy=False),

@@ -3,7 +3,11 @@
 The counting itself is the ``limits`` library on the state backend (atomic Lua on
 Redis, so N instances share one exact budget). This module only says which limit
 applies to what, and turns a refusal into :class:`ballsy.errors.RateLimited` with the
-``Retry-After`` and ``X-RateLimit-*`` headers.
+``Retry-After`` and ``X-RateLimit-*`` headers (counted in ``ballsy_rate_limit_rejections_total``).
+
+The messages of one WebSocket are limited where the socket lives, in-process
+(:mod:`ballsy.realtime.wire.lifetime`): a socket is on one instance, and a Redis round
+trip per audio frame would cost more than the frame.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 
 from ballsy.config import Settings
 from ballsy.errors import RateLimited
+from ballsy.observability.metrics import RateLimitScope, record_rate_limited
 from ballsy.state.base import RateWindow, StateBackend
 
 
@@ -25,14 +30,14 @@ class RateLimits:
         self.login = RateLimitItemPerMinute(
             settings.max_login_attempts_per_minute, namespace="login"
         )
-        self.ws_message = RateLimitItemPerMinute(
-            settings.ws_messages_per_minute, namespace="ws-msg"
-        )
         self.ws_turn = RateLimitItemPerMinute(settings.ws_turns_per_minute, namespace="ws-turn")
 
-    async def _enforce(self, item: RateLimitItem, key: str, what: str) -> RateWindow:
+    async def _enforce(
+        self, item: RateLimitItem, key: str, what: str, scope: RateLimitScope
+    ) -> RateWindow:
         window = await self.state.hit(item, key)
         if not window.allowed:
+            record_rate_limited(scope)
             now = time.time()
             raise RateLimited(
                 f"too many {what}; the limit is {window.limit} per minute",
@@ -44,18 +49,14 @@ class RateLimits:
 
     async def check_request(self, user_key: str) -> RateWindow:
         """One REST request by this user (``MAX_REQUESTS_PER_MINUTE``)."""
-        return await self._enforce(self.rest, user_key, "requests")
+        return await self._enforce(self.rest, user_key, "requests", "rest")
 
     async def check_login(self, name: str, client_ip: str) -> None:
         """One password attempt, counted for the name and for the address."""
-        await self._enforce(self.login, f"name:{name.lower()}", "login attempts")
-        await self._enforce(self.login, f"ip:{client_ip}", "login attempts")
-
-    async def check_ws_message(self, session_id: str) -> RateWindow:
-        """One WebSocket message in a voice session; the caller decides what to do."""
-        return await self.state.hit(self.ws_message, session_id)
+        await self._enforce(self.login, f"name:{name.lower()}", "login attempts", "login")
+        await self._enforce(self.login, f"ip:{client_ip}", "login attempts", "login")
 
     async def check_voice_turn(self, user_id: str) -> RateWindow:
         """One voice turn by this user, over all their sockets (``WS_TURNS_PER_MINUTE``);
         counted when its transcription starts, so a reconnect does not reset it."""
-        return await self._enforce(self.ws_turn, user_id, "turns")
+        return await self._enforce(self.ws_turn, user_id, "turns", "voice_turn")

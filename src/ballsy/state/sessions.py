@@ -1,6 +1,8 @@
-"""Voice sessions: who is talking, readable from every instance, counted for the cap.
+"""Session slots: who is talking, readable from every instance, counted for the cap.
 
-A session record (``session:{id}``) lives ``SESSION_TIMEOUT`` seconds after its last
+Not the voice engine (:class:`ballsy.realtime.session.engine.VoiceSession`): this is the
+bookkeeping each connection (or REST client) holds while it talks. A slot record
+(``session:{id}``) lives ``SESSION_SLOT_TTL`` seconds after its last
 touch, so a client can reconnect to another instance, or after a restart, and carry on.
 Separately, an *active* session holds one of ``MAX_CONCURRENT_SESSIONS`` slots, and one
 of its user's ``MAX_SESSIONS_PER_USER``, for ``SESSION_HEARTBEAT_TTL`` seconds per
@@ -36,7 +38,9 @@ def _key(session_id: str) -> str:
 
 
 @dataclass(slots=True)
-class VoiceSession:
+class SessionSlot:
+    """One open voice session's record: whose it is, from which device, its small state."""
+
     id: str
     user_id: str
     device: str | None
@@ -48,40 +52,42 @@ class VoiceSession:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def loads(cls, raw: str) -> VoiceSession:
+    def loads(cls, raw: str) -> SessionSlot:
         return cls(**json.loads(raw))
 
 
-class VoiceSessions:
+class SessionSlots:
+    """Open, read, heartbeat and close session slots, under the server and per-user caps."""
+
     def __init__(self, state: StateBackend, settings: Settings) -> None:
         self.state = state
-        self.timeout = settings.session_timeout
+        self.timeout = settings.session_slot_ttl
         self.max_active = settings.max_concurrent_sessions
         self.max_per_user = settings.max_sessions_per_user
         self.heartbeat_ttl: float = settings.session_heartbeat_ttl
 
     async def open(
         self, user_id: str, *, device: str | None = None, data: dict[str, Any] | None = None
-    ) -> VoiceSession:
+    ) -> SessionSlot:
         """Start a session, or raise ``ServiceBusy`` when the server's or the user's slots
         are all taken."""
         session_id = secrets.token_urlsafe(18)
         await self._hold_slots(session_id, user_id)
         now = time.time()
-        session = VoiceSession(session_id, user_id, device, now, now, data or {})
+        session = SessionSlot(session_id, user_id, device, now, now, data or {})
         await self.state.set(_key(session_id), session.dumps(), self.timeout)
         return session
 
-    async def get(self, session_id: str, user_id: str) -> VoiceSession:
+    async def get(self, session_id: str, user_id: str) -> SessionSlot:
         raw = await self.state.get(_key(session_id))
-        session = VoiceSession.loads(raw) if raw else None
+        session = SessionSlot.loads(raw) if raw else None
         if session is None or session.user_id != user_id:
             raise NotFound("no session with that id")
         return session
 
     async def touch(
         self, session_id: str, user_id: str, *, data: dict[str, Any] | None = None
-    ) -> VoiceSession:
+    ) -> SessionSlot:
         """A heartbeat: extend the session and its slot (re-taking the slot if it lapsed)."""
         session = await self.get(session_id, user_id)
         session.last_seen_at = time.time()

@@ -9,8 +9,9 @@ and change the user's data, so they are a step of their own (:mod:`.personal`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+
+from ballsy.observability.logging import get_logger
 
 from .arithmetic import MathSkill
 from .base import Skill, SkillContext, SkillReply
@@ -47,7 +48,7 @@ __all__ = [
     "find_skill_reply",
 ]
 
-logger = logging.getLogger(__name__)
+log = get_logger("ballsy.assistant.skills")
 
 DEFAULT_SKILLS: tuple[Skill, ...] = (MathSkill(), ClockSkill(), LinksSkill())
 PERSONAL_SKILLS: tuple[PersonalSkill, ...] = (TimerSkill(), ReminderSkill(), ListSkill())
@@ -62,7 +63,7 @@ def find_skill_reply(
             reply = skill.answer(text, context)
         except Exception:
             # A skill bug must not cost the user their turn; the LLM still answers.
-            logger.exception("ballsy.assistant.skill_failed", extra={"skill": skill.name})
+            log.exception("ballsy.assistant.skill_failed", skill=skill.name)
             continue
         if reply is not None:
             return reply

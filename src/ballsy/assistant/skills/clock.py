@@ -20,11 +20,21 @@ Asked = Literal["time", "date", "both"]
 # Time questions are short; anything longer is about something else.
 MAX_UTTERANCE_CHARS = 100
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December",
-)  # fmt: skip
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 _WRAPPER = re.compile(
     r"^(?:(?:hey|ok|okay|please|can you tell me|could you tell me|tell me|do you know|"
@@ -72,8 +82,8 @@ def speak_time(moment: datetime) -> str:
 
 def speak_date(moment: datetime) -> str:
     """ "Monday, November 23, 2026"."""
-    weekday = _WEEKDAYS[moment.weekday()]
-    return f"{weekday}, {_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
+    weekday = WEEKDAY_NAMES[moment.weekday()]
+    return f"{weekday}, {MONTH_NAMES[moment.month - 1]} {moment.day}, {moment.year}"
 
 
 class ClockSkill:

@@ -18,14 +18,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from .clock import speak_time
+from .clock import MONTH_NAMES, WEEKDAY_NAMES, speak_time
 from .wording import DURATION, duration_seconds
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-)  # fmt: skip
+WEEKDAYS = tuple(name.lower() for name in WEEKDAY_NAMES)
+MONTHS = tuple(name.lower() for name in MONTH_NAMES)
 PART_HOURS = {"morning": 9, "afternoon": 15, "evening": 18, "night": 20}
 DEFAULT_HOUR = 9
 

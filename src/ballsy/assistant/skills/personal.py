@@ -17,18 +17,18 @@ in two on purpose:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ballsy.observability.logging import get_logger
 from ballsy.store.models import DueItem
 
 from .base import SkillContext, SkillReply
 from .wording import speak_items
 
-logger = logging.getLogger(__name__)
+log = get_logger("ballsy.assistant.skills")
 
 
 class PersonalStore(Protocol):
@@ -84,7 +84,7 @@ def find_personal_request(
             request = skill.parse(text, context)
         except Exception:
             # A parser bug must not cost the user their turn; the LLM still answers.
-            logger.exception("ballsy.assistant.skill_failed", extra={"skill": skill.name})
+            log.exception("ballsy.assistant.skill_failed", skill=skill.name)
             continue
         if request is not None:
             return request

@@ -38,10 +38,6 @@ _FILLER = words_of(
 )
 
 
-def reminder_subject(item: DueItem) -> str:
-    return item.label
-
-
 @dataclass(frozen=True, slots=True)
 class SetReminder:
     subject: str

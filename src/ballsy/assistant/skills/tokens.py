@@ -58,10 +58,18 @@ class Token:
 _K = TokenKind
 
 SYMBOLS: dict[str, TokenKind] = {
-    "+": _K.PLUS, "-": _K.MINUS, "*": _K.TIMES, "/": _K.DIVIDE, "^": _K.POWER,
-    "**": _K.POWER, "%": _K.PERCENT, "(": _K.LPAREN, ")": _K.RPAREN,
-    "√": _K.SQRT, "∛": _K.CBRT,
-}  # fmt: skip
+    "+": _K.PLUS,
+    "-": _K.MINUS,
+    "*": _K.TIMES,
+    "/": _K.DIVIDE,
+    "^": _K.POWER,
+    "**": _K.POWER,
+    "%": _K.PERCENT,
+    "(": _K.LPAREN,
+    ")": _K.RPAREN,
+    "√": _K.SQRT,
+    "∛": _K.CBRT,
+}
 
 # Phrases are matched longest first, so "to the power of" wins over "to".
 PHRASES: dict[tuple[str, ...], TokenKind] = {

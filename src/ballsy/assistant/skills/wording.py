@@ -160,9 +160,16 @@ def speak_items(items: list[str]) -> str:
 
 
 _MINE = {
-    "my": "your", "me": "you", "i": "you", "i'm": "you're", "myself": "yourself",
-    "mine": "yours", "i've": "you've", "i'll": "you'll", "am": "are",
-}  # fmt: skip
+    "my": "your",
+    "me": "you",
+    "i": "you",
+    "i'm": "you're",
+    "myself": "yourself",
+    "mine": "yours",
+    "i've": "you've",
+    "i'll": "you'll",
+    "am": "are",
+}
 
 
 def as_said_back(phrase: str) -> str:

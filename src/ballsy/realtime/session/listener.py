@@ -41,8 +41,7 @@ from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.ports import FloatArray, SessionPorts, Transcription
 from ballsy.realtime.session.resampling import StreamResampler
 from ballsy.realtime.session.turns import Verdict, verdict
-from ballsy.speech.vad import SpeechStarted as VadStarted
-from ballsy.speech.vad import SpeechStopped as VadStopped
+from ballsy.speech.vad import VoiceOffset, VoiceOnset
 
 VAD_RATE = 16_000
 PARTIAL_EVERY_S = 1.0
@@ -236,7 +235,7 @@ class Listener:
             if self.closed:
                 return
             for event in events:
-                if isinstance(event, VadStarted):
+                if isinstance(event, VoiceOnset):
                     self._on_speech_started(event.at_s)
                 else:
                     self._on_speech_stopped(event)
@@ -245,7 +244,7 @@ class Listener:
     def _close_turn(self) -> str | None:
         turn_id = None
         for event in self._detector.flush():
-            if isinstance(event, VadStopped):
+            if isinstance(event, VoiceOffset):
                 turn_id = self._on_speech_stopped(event)
         return turn_id
 
@@ -254,7 +253,7 @@ class Listener:
         self.emit(SpeechStarted(audio_ms=round(at_s * 1000)))
         self.on_speech()
 
-    def _on_speech_stopped(self, event: VadStopped) -> str:
+    def _on_speech_stopped(self, event: VoiceOffset) -> str:
         guess, self._guess = self._guess, None
         turn_id = guess.turn_id if guess is not None else new_turn_id()
         self.emit(

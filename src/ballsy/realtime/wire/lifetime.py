@@ -37,12 +37,13 @@ from starlette.websockets import WebSocketDisconnect
 from ballsy.config import Settings, is_loopback
 from ballsy.errors import BallsyError, ServiceBusy
 from ballsy.observability.logging import get_logger
+from ballsy.observability.metrics import SESSIONS, record_rate_limited
 from ballsy.realtime.connections import SERVICE_RESTART, ConnectionRegistry
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import InputOverrun, SessionEvent
 from ballsy.realtime.wire.outbox import MESSAGE_TOO_BIG, POLICY_VIOLATION, TRY_AGAIN_LATER, Outbox
 from ballsy.realtime.wire.penalties import OverrunPenalties
-from ballsy.state.sessions import VoiceSessions
+from ballsy.state.sessions import SessionSlots
 
 log = get_logger("ballsy.realtime.lifetime")
 
@@ -107,7 +108,7 @@ class _Activity:
 class SocketServices:
     """What a socket's lifetime needs of the process: the route hands it over."""
 
-    sessions: VoiceSessions
+    sessions: SessionSlots
     """Session slots (global and per user), in the shared state."""
     connections: ConnectionRegistry
     """Open sockets, closed with 1012 on shutdown."""
@@ -170,6 +171,7 @@ async def serve_connection(
         await outbox.flush_and_stop(wait_s=1.0)
 
     registry = services.connections
+    SESSIONS.inc()
     try:
         async with registry.track(websocket, endpoint=endpoint, on_shutdown=on_shutdown):
             await _receive(websocket, connection, activity, services.settings)
@@ -182,6 +184,7 @@ async def serve_connection(
         with contextlib.suppress(asyncio.CancelledError):
             await renderer
         await outbox.flush_and_stop(wait_s=1.0)
+        SESSIONS.dec()
         with contextlib.suppress(BallsyError):
             await services.sessions.close(slot.id, user_id)
 
@@ -231,6 +234,7 @@ async def _receive(
             connection.outbox.close(MESSAGE_TOO_BIG, "frame too large")
             return
         if not activity.allow_message():
+            record_rate_limited("ws_message")
             if activity.first_refusal():
                 connection.notice(
                     "rate_limited",

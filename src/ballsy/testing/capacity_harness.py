@@ -2,7 +2,7 @@
 
 :func:`bench_server` starts a real ``ballsy serve`` (all roles, embedded models, SQLite,
 no auth) on a loopback port and waits until ``/ready`` (models loaded). The clients
-speak the native voice protocol through :class:`ballsy.realtime.client.VoiceClient`:
+speak the native voice protocol through :class:`~ballsy.testing.voice_client.VoiceClient`:
 idle sockets, microphones streaming noise in real time, and spoken questions whose
 audio the server's own TTS made.
 """
@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import httpx
 import numpy as np
 
-from ballsy.realtime.client import VoiceClient
 from ballsy.speech.audio import decode_audio, float_to_pcm16
+from ballsy.testing.voice_client import VoiceClient
 
 RATE = 16_000
 FRAME_BYTES = RATE * 20 // 1000 * 2  # 20 ms of PCM16, as a microphone sends
@@ -33,9 +32,6 @@ QUESTIONS = (
     "What should I cook for dinner tonight?",
     "Tell me something interesting about the ocean.",
 )
-# Passed through to the server so it finds its interpreter, libraries and temp dir;
-# nothing else of the caller's environment (no DATABASE_URL, no LLM keys) leaks in.
-_KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
 
 
 # --- the server under test ---------------------------------------------------------
@@ -48,10 +44,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def bench_server(data_dir: Path, max_sessions: int) -> Iterator[tuple[str, int]]:
-    """A ``ballsy serve`` process with embedded models, ready (models loaded)."""
+def bench_server(
+    data_dir: Path, max_sessions: int, *, environment: Mapping[str, str]
+) -> Iterator[tuple[str, int]]:
+    """A ``ballsy serve`` process with embedded models, ready (models loaded).
+
+    ``environment`` is all the server inherits (:func:`ballsy.config.child_process_environment`:
+    its interpreter, libraries and temp dir); the bench's own settings go on top of it.
+    """
     port = _free_port()
-    env = {key: os.environ[key] for key in _KEEP_ENV if key in os.environ}
+    env = dict(environment)
     env.update(
         {
             "BALLSY_DATA_DIR": str(data_dir),

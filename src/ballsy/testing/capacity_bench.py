@@ -31,7 +31,7 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 
 from ballsy import __version__
-from ballsy.capacity.harness import (
+from ballsy.testing.capacity_harness import (
     QUESTIONS,
     bench_server,
     microphone,
@@ -49,8 +49,8 @@ from ballsy.capacity.harness import (
     sessions,
     turn,
 )
-from ballsy.capacity.procstat import ProcessSample, sample
-from ballsy.realtime.client import VoiceClient
+from ballsy.testing.procstat import ProcessSample, sample
+from ballsy.testing.voice_client import VoiceClient
 
 SCHEMA = "ballsy.capacity/1"
 SKILL_COMMANDS = ("what is 12 times 7", "what is 15 percent of 80", "what time is it")
@@ -327,14 +327,16 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def run_capacity_bench(config: BenchConfig, output: Path) -> dict[str, Any]:
-    """Run every phase against a fresh server; write and return the figures."""
+def run_capacity_bench(
+    config: BenchConfig, output: Path, *, environment: Mapping[str, str]
+) -> dict[str, Any]:
+    """Run every phase against a fresh server; write and return the figures.
+
+    ``environment`` is what the server process inherits (see :func:`bench_server`)."""
+    max_sessions = config.idle + config.listening + config.talking + 50
     with (
         tempfile.TemporaryDirectory(prefix="ballsy-capacity-") as scratch,
-        bench_server(Path(scratch), config.idle + config.listening + config.talking + 50) as (
-            url,
-            pid,
-        ),
+        bench_server(Path(scratch), max_sessions, environment=environment) as (url, pid),
     ):
         measured = asyncio.run(_measure(url, pid, config))
     report = {
