@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from ballsy.jobs.storage import JobStorage
+from ballsy.jobs.storage.base import JobStorage
 from ballsy.observability.logging import get_logger
 from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository

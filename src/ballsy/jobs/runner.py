@@ -34,7 +34,7 @@ from ballsy.jobs.events import EventSink, ProgressBus, ProgressSink
 from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus
 from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
-from ballsy.jobs.storage import JobStorage
+from ballsy.jobs.storage.base import JobStorage
 from ballsy.jobs.webhooks import deliver
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger

@@ -22,7 +22,7 @@ from ballsy.jobs.queue import JobQueue, build_queue
 from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
 from ballsy.jobs.runner import JobRunner
-from ballsy.jobs.storage import LocalStorage, build_storages
+from ballsy.jobs.storage.base import build_storages
 from ballsy.jobs.webhooks import check_webhook_url
 from ballsy.jobs.worker import JobWorker, worker_identity
 from ballsy.observability import metrics
@@ -112,8 +112,7 @@ class JobService:
 
     def check_room(self, declared_bytes: int | None) -> None:
         """507 before reading the body when the local disk cannot take it."""
-        if isinstance(self.media, LocalStorage):
-            self.media.check_room(declared_bytes or 0)
+        self.media.check_room(declared_bytes or 0)
 
     async def submit_upload(
         self,
@@ -134,13 +133,12 @@ class JobService:
         key = f"{UPLOAD_PREFIX}{user_id}/{job_id}/{name}"
         size = await self.media.save(key, chunks, limit=self.settings.job_max_upload_bytes)
         duration = None
-        if isinstance(self.media, LocalStorage):
+        local = self.media.local_path(key)
+        if local is not None:
             # Local: a quick look now makes a corrupt file a 400 at once. Remote media
             # is probed by the worker before anything else.
             try:
-                info = await self.lane.run(
-                    probe_media, self.media.path(key), self.settings.job_max_audio_seconds,
-                )  # fmt: skip
+                info = await self.lane.run(probe_media, local, self.settings.job_max_audio_seconds)
             except BaseException:
                 await self.media.delete(key)
                 raise

@@ -26,7 +26,7 @@ from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.queue import EmbeddedQueue, JobQueue
 from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.runner import JobRunner
-from ballsy.jobs.storage import JobStorage
+from ballsy.jobs.storage.base import JobStorage
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
 from ballsy.store.db import Database
