@@ -1,6 +1,6 @@
 """Render docs/configuration.md from the Settings object (tests check it is current).
 
-    .venv/bin/python scripts/config_docs.py > docs/configuration.md
+.venv/bin/python scripts/config_docs.py > docs/configuration.md
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import AliasChoices
 from pydantic_core import PydanticUndefined
 
 from ballsy.config import Settings
+from ballsy.provider_names import PROVIDER_SETTINGS
 
 HEADER = """# Configuration
 
@@ -47,10 +48,21 @@ def default_of(field: Any) -> str:
     return f"`{value}`"
 
 
+def choices(name: str) -> str:
+    """The registered providers a setting may name (none for other settings)."""
+    registry = PROVIDER_SETTINGS.get(name)
+    if registry is None:
+        return ""
+    described = [(choice, registry.description(choice)) for choice in sorted(registry.names())]
+    names = [f"`{choice}`: {text}" if text else f"`{choice}`" for choice, text in described]
+    return " One of: " + "; ".join(names) + "."
+
+
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
-        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        description = (field.description or "") + choices(name)
+        description = description.replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{env_name(name, field)}` | {default_of(field)} | {description} |")
     return HEADER + "\n".join(rows) + "\n"
 

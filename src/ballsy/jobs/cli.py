@@ -31,6 +31,7 @@ from ballsy.jobs.results import JobView
 from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.service import JobService
 from ballsy.observability.logging import get_logger
+from ballsy.provider_names import check_provider_names
 from ballsy.store.db import Database
 from ballsy.store.models import utcnow
 from ballsy.store.repositories import UserRepository
@@ -43,6 +44,7 @@ CLI_USER = "local"
 
 
 async def _with_service(settings: Settings) -> tuple[Database, JobService]:
+    check_provider_names(settings)
     database = Database(settings)
     await database.migrate()
     return database, JobService(settings, database)

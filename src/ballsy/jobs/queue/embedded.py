@@ -52,4 +52,6 @@ def build_embedded(settings: Settings) -> EmbeddedQueue:
     return EmbeddedQueue()
 
 
-JOB_QUEUES.register("embedded", build_embedded, description="the database, polled here")
+JOB_QUEUES.register(
+    "embedded", build_embedded, description="jobs wait in the database and run in this process"
+)

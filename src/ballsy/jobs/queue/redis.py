@@ -132,4 +132,8 @@ async def _reconcile_loop(feed: JobFeed) -> None:
         await asyncio.sleep(feed.poll_seconds)
 
 
-JOB_QUEUES.register("redis", SaqJobQueue, description="SAQ on Redis, for `ballsy worker`")
+JOB_QUEUES.register(
+    "redis",
+    SaqJobQueue,
+    description="a SAQ queue on Redis feeds separate `ballsy worker` processes",
+)

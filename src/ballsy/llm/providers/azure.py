@@ -21,4 +21,4 @@ def build_azure(settings: Settings) -> OpenAICompatibleLLM:
     )
 
 
-LLM_PROVIDERS.register("azure", build_azure, description="Azure OpenAI (endpoint in LLM_BASE_URL)")
+LLM_PROVIDERS.register("azure", build_azure, description="Azure OpenAI, endpoint in LLM_BASE_URL")
