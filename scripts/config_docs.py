@@ -1,7 +1,7 @@
 """Render docs/configuration.md from the settings classes (tests check it is current):
 the server's ``Settings``, then the capacity planner's ``PlanPrices``.
 
-    .venv/bin/python scripts/config_docs.py > docs/configuration.md
+.venv/bin/python scripts/config_docs.py > docs/configuration.md
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic_core import PydanticUndefined
 
 from ballsy.capacity.plan import PlanPrices
 from ballsy.config import Settings
+from ballsy.provider_names import PROVIDER_SETTINGS
 
 HEADER = """# Configuration
 
@@ -60,10 +61,21 @@ def default_of(field: Any) -> str:
     return f"`{value}`"
 
 
+def choices(name: str) -> str:
+    """The registered providers a setting may name (none for other settings)."""
+    registry = PROVIDER_SETTINGS.get(name)
+    if registry is None:
+        return ""
+    described = [(choice, registry.description(choice)) for choice in sorted(registry.names())]
+    names = [f"`{choice}`: {text}" if text else f"`{choice}`" for choice, text in described]
+    return " One of: " + "; ".join(names) + "."
+
+
 def table(fields: dict[str, Any], prefix: str = "") -> str:
     rows = []
     for name, field in fields.items():
-        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        description = (field.description or "") + (choices(name) if not prefix else "")
+        description = description.replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{env_name(name, field, prefix)}` | {default_of(field)} | {description} |")
     return "\n".join(rows) + "\n"
 

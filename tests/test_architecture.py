@@ -37,16 +37,10 @@ def graph(import_graph: ModuleType) -> dict[str, set[str]]:
     return built
 
 
-def _in_job_storage(module: str) -> bool:
-    return module == "ballsy.jobs.storage" or module.startswith("ballsy.jobs.storage_")
-
-
 def test_no_import_cycles(import_graph: ModuleType, graph: dict[str, set[str]]) -> None:
     components: list[list[str]] = import_graph.strongly_connected(graph)
     cycles = [c for c in components if len(c) > 1]
-    # The job storage modules' own cycle is being taken apart separately.
-    outside_storage = [c for c in cycles if not all(_in_job_storage(m) for m in c)]
-    assert outside_storage == [], f"import cycles: {outside_storage}"
+    assert cycles == [], f"import cycles: {cycles}"
 
 
 def test_only_the_composition_root_imports_the_container(graph: dict[str, set[str]]) -> None:

@@ -28,6 +28,7 @@ from ballsy.api.openapi import install_openapi
 from ballsy.config import ServerRole, Settings
 from ballsy.observability import metrics, tracing
 from ballsy.observability.middleware import RequestObserver
+from ballsy.provider_names import check_provider_names
 from ballsy.realtime.wire import native as native_realtime
 from ballsy.realtime.wire.openai import socket as openai_realtime
 from ballsy.security.guard import authenticate, is_public
@@ -49,6 +50,7 @@ _NO_DOCS: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": 
 def create_app(settings: Settings | None = None) -> FastAPI:
     # Secret Manager references become values here, once, before anything uses them.
     settings = resolve_secret_references(settings or Settings())
+    check_provider_names(settings)  # a misspelt LLM_PROVIDER, STT_MODEL … stops here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

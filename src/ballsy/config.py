@@ -20,17 +20,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ballsy.names import ClientId
 
-LLMProviderName = Literal["local", "openai", "mistral", "azure", "gemini"]
-STTModelName = Literal["tiny.en", "base"]
-TTSEngineName = Literal["hibari", "piper"]
-JobQueueName = Literal["embedded", "redis"]
-JobStorageName = Literal["local", "gcs", "s3"]
 # Which routes `ballsy serve` exposes (docs/deploy.md: one image, several roles).
 ServerRole = Literal["all", "api", "realtime", "wyoming"]
-
-_MISTRAL_BASE_URL = "https://api.mistral.ai/v1"
-# Gemini's OpenAI-compatible endpoint: the same client, a different base URL.
-_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 AuthMode = Literal["none", "apikey", "jwt"]
 # The development JWT secret; production refuses to start with it (or any short one).
 DEFAULT_JWT_SECRET = "ballsy-development-secret-change-me"  # noqa: S105
@@ -306,10 +297,11 @@ class Settings(BaseSettings):
     )
 
     # --- LLM ---------------------------------------------------------------------
-    llm_provider: LLMProviderName = Field(
+    # Provider names are plain strings here, checked at start-up against the providers
+    # that registered (ballsy.provider_names), so a new provider needs no edit here.
+    llm_provider: str = Field(
         default="local",
-        description="Default LLM: local (llama.cpp), openai (any OpenAI-compatible URL), "
-        "mistral, azure or gemini.",
+        description="Default LLM: local (llama.cpp in this process) or a remote provider.",
     )
     llm_model: str | None = Field(
         default=None, description="Model name for remote providers; local uses the GGUF file."
@@ -368,17 +360,12 @@ class Settings(BaseSettings):
     )
 
     # --- speech ------------------------------------------------------------------
-    stt_model: STTModelName = Field(
-        default="tiny.en",
-        description="Speech-to-text model: tiny.en (English, fastest) or base (multilingual).",
-    )
+    stt_model: str = Field(default="tiny.en", description="Speech-to-text model.")
     stt_compute_type: str = Field(
         default="int8", description="CTranslate2 compute type for Whisper on CPU."
     )
     stt_threads: int = Field(default=0, ge=0, description="0 lets CTranslate2 choose.")
-    tts_engine: TTSEngineName = Field(
-        default="hibari", description="Text-to-speech engine: hibari (24 kHz) or piper (22.05 kHz)."
-    )
+    tts_engine: str = Field(default="hibari", description="Text-to-speech engine.")
     tts_voice: str | None = Field(
         default=None,
         description="Default voice of the engine; unset uses the engine's own default.",
@@ -415,11 +402,7 @@ class Settings(BaseSettings):
     output_folder: Path | None = Field(
         default=None, description="Local storage of job transcripts; unset: <data dir>/outputs."
     )
-    job_queue: JobQueueName = Field(
-        default="embedded",
-        description="embedded: jobs wait in the database and run in this process; redis: "
-        "a SAQ queue on Redis feeds separate `ballsy worker` processes.",
-    )
+    job_queue: str = Field(default="embedded", description="How job workers learn of jobs.")
     job_redis_url: str | None = Field(
         default=None, description="Redis of the job queue; unset means REDIS_URL."
     )
@@ -436,8 +419,9 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=2, ge=1, le=64, description="Jobs one worker process runs at once."
     )
-    job_storage: JobStorageName = Field(
-        default="local", description="local | gcs | s3 (the last two need the extras)."
+    job_storage: str = Field(
+        default="local",
+        description="Where job media and transcripts live (gcs and s3 need their extras).",
     )
     job_storage_bucket: str | None = Field(default=None, description="Bucket for gcs and s3.")
     job_storage_prefix: str = Field(default="", description="Key prefix inside the bucket.")
@@ -881,19 +865,3 @@ class Settings(BaseSettings):
         if self.job_worker_in_process is not None:
             return self.job_worker_in_process
         return self.job_queue == "embedded"
-
-    def llm_endpoint(self) -> tuple[str | None, SecretStr | None, str | None]:
-        """(base_url, api_key, model) for the remote provider in ``llm_provider``."""
-        if self.llm_provider == "mistral":
-            return (
-                self.llm_base_url or _MISTRAL_BASE_URL,
-                self.mistral_api_key or self.llm_api_key,
-                self.llm_model or "mistral-large-latest",
-            )
-        if self.llm_provider == "gemini":
-            return (
-                self.llm_base_url or _GEMINI_BASE_URL,
-                self.gemini_api_key or self.llm_api_key,
-                self.llm_model or "gemini-2.5-flash",
-            )
-        return self.llm_base_url, self.llm_api_key, self.llm_model or "gpt-4o-mini"

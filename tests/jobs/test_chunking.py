@@ -12,7 +12,7 @@ import pytest
 from ballsy.errors import AudioTooLong, UnsupportedMedia
 from ballsy.jobs.chunking import (
     RATE,
-    AudioChunk,
+    ChunkAudio,
     choose_cut,
     iter_chunks,
     pack_speech,
@@ -69,7 +69,7 @@ def test_chunks_are_contiguous_and_resume_identically(recording_40s: tuple[Path,
 
 def test_packing_maps_back_to_the_chunk() -> None:
     samples = np.zeros(70 * RATE, dtype=np.float32)
-    chunk = AudioChunk(
+    chunk = ChunkAudio(
         index=3,
         start_sample=1000 * RATE,
         samples=samples,

@@ -15,7 +15,7 @@ import pytest
 
 from ballsy.config import Settings
 from ballsy.jobs.options import JobOptions
-from ballsy.jobs.saq_queue import SaqJobQueue
+from ballsy.jobs.queue.redis import SaqJobQueue
 from ballsy.jobs.service import JobService
 from ballsy.store.db import Database
 from ballsy.store.repositories import UserRepository

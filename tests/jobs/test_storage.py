@@ -14,14 +14,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ballsy.errors import (
+    ConfigurationError,
     InvalidInput,
     PayloadTooLarge,
     StorageFull,
     StorageUnavailable,
 )
-from ballsy.jobs.storage import LocalStorage, storage_error
-from ballsy.jobs.storage_gcs import GcsStorage
-from ballsy.jobs.storage_s3 import S3Storage
+from ballsy.jobs.storage.base import JOB_STORAGES, build_storages, storage_error
+from ballsy.jobs.storage.gcs import GcsStorage
+from ballsy.jobs.storage.local import LocalStorage
+from ballsy.jobs.storage.s3 import S3Storage
+from tests.conftest import make_settings
 from tests.fake_openai import free_port
 
 
@@ -118,3 +121,28 @@ async def test_gcs_signs_v4_urls_offline() -> None:
     assert parts.path == "/recordings/outputs/j/transcript.vtt"
     query = parse_qs(parts.query)
     assert query["X-Goog-Expires"] == ["900"] and query["X-Goog-Signature"]
+
+
+def test_backends_register_by_name_and_build_their_pair(tmp_path: Path) -> None:
+    assert set(JOB_STORAGES.names()) == {"local", "gcs", "s3"}
+    media, outputs = build_storages(make_settings(tmp_path))
+    assert isinstance(media, LocalStorage) and isinstance(outputs, LocalStorage)
+    assert media.local_path("a.wav") == tmp_path / "media" / "a.wav"
+    settings = make_settings(
+        tmp_path,
+        job_storage="s3",
+        job_storage_bucket="bucket",
+        job_storage_prefix="/team/",
+        job_s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        job_s3_region="eu-west-1",
+    )
+    media, outputs = build_storages(settings)
+    assert isinstance(media, S3Storage) and isinstance(outputs, S3Storage)
+    assert (media.url_for("a.wav"), outputs.url_for("a.txt")) == (
+        "s3://bucket/team/media/a.wav",
+        "s3://bucket/team/outputs/a.txt",
+    )
+    assert media.local_path("a.wav") is None
+    media.check_room(10**15)  # a bucket has no free-space figure: nothing to refuse
+    with pytest.raises(ConfigurationError, match="JOB_STORAGE_BUCKET"):
+        build_storages(make_settings(tmp_path, job_storage="gcs"))

@@ -13,6 +13,7 @@ from ballsy.llm.base import ChatMessage, GenerationOptions, complete
 from ballsy.llm.fallback import FallbackLLM
 from ballsy.llm.local import LocalLLM
 from ballsy.llm.openai_compat import OpenAICompatibleLLM
+from ballsy.llm.providers import LLM_PROVIDERS
 from tests.conftest import make_settings
 from tests.fake_openai import REPLY, FakeOpenAI, run_fake_openai
 
@@ -129,7 +130,7 @@ async def test_command_api_with_remote_provider(
 @pytest.mark.parametrize(
     ("provider", "key_field", "base_url", "model"),
     [
-        ("mistral", "mistral_api_key", "https://api.mistral.ai/v1", "mistral-large-latest"),
+        ("mistral", "mistral_api_key", "https://api.mistral.ai/v1/", "mistral-large-latest"),
         (
             "gemini",
             "gemini_api_key",
@@ -138,10 +139,12 @@ async def test_command_api_with_remote_provider(
         ),
     ],
 )
-def test_cloud_presets_resolve_their_endpoint(
+async def test_cloud_presets_resolve_their_endpoint(
     tmp_path: object, provider: str, key_field: str, base_url: str, model: str
 ) -> None:
     settings = make_settings(tmp_path, llm_provider=provider, **{key_field: "k-123"})  # type: ignore[arg-type]
-    url, key, default_model = settings.llm_endpoint()
-    assert (url, default_model) == (base_url, model)
-    assert key is not None and key.get_secret_value() == "k-123"
+    llm = LLM_PROVIDERS.get(provider)(settings)
+    assert isinstance(llm, OpenAICompatibleLLM)
+    assert (llm.name, llm.base_url, llm.default_model) == (provider, base_url, model)
+    assert llm._client.api_key == "k-123"
+    await llm.close()

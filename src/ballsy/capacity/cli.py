@@ -8,7 +8,8 @@ from typing import Annotated, get_args
 
 import typer
 
-from ballsy.config import LLMProviderName, Settings, child_process_environment
+from ballsy.capacity.plan import PricedProvider
+from ballsy.config import Settings, child_process_environment
 
 DEFAULT_RESULTS = Path("benchmarks/results/capacity.json")
 DEFAULT_STT_RESULTS = Path("benchmarks/results/stt_throughput.json")
@@ -46,7 +47,7 @@ def plan(
     ] = 1000,
     provider: Annotated[
         str | None,
-        typer.Option(help="LLM provider: " + " | ".join(get_args(LLMProviderName)) + "."),
+        typer.Option(help="LLM provider: " + " | ".join(get_args(PricedProvider)) + "."),
     ] = None,
     turns_per_hour: Annotated[
         float, typer.Option(min=0, help="Turns per open session and hour.")
@@ -80,7 +81,7 @@ def plan(
     from ballsy.capacity.plan import Measured, PlanError, PlanPrices, Workload, make_plan, render
 
     chosen = provider or Settings().llm_provider
-    if chosen not in get_args(LLMProviderName):
+    if chosen not in get_args(PricedProvider):
         raise typer.BadParameter(f"unknown provider {chosen!r}", param_hint="--provider")
     try:
         workload = Workload(

@@ -28,8 +28,6 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ballsy.config import LLMProviderName
-
 HOURS_PER_MONTH = 730.0
 # Headroom: the autoscaler targets these (Kubernetes HPA, Cloud Run's own ~60-70 %).
 CPU_TARGET = 0.70
@@ -64,8 +62,10 @@ ROLE_SHAPES: dict[RoleName, RoleShape] = {
     "worker": RoleShape(2, 4, 1, 1, 10, True, 3600),
 }
 
+# The LLM providers `ballsy plan` has list prices for.
+PricedProvider = Literal["local", "openai", "azure", "mistral", "gemini"]
 # USD per million tokens (input, output) of each provider's default model in
-# ballsy.config (list prices, 2025): the local model costs nothing per token.
+# ballsy/llm/providers/ (list prices, 2025): the local model costs nothing per token.
 LLM_LIST_PRICES: dict[str, tuple[float, float]] = {
     "local": (0.0, 0.0),
     "openai": (0.15, 0.60),  # gpt-4o-mini
@@ -145,7 +145,7 @@ class Workload:
 
     sessions: int = 1000
     """Voice sessions open at the daily peak."""
-    provider: LLMProviderName = "local"
+    provider: PricedProvider = "local"
     turns_per_session_hour: float = 60.0
     """Turns one open session takes per hour (one a minute)."""
     llm_share: float = 0.7

@@ -40,7 +40,9 @@ _LONG_PAUSE: Final = 1
 
 
 @dataclass(frozen=True, eq=False)
-class AudioChunk:
+class ChunkAudio:
+    """The decoded audio of one chunk of a job (its row is ``TranscriptionChunk``)."""
+
     index: int
     start_sample: int
     samples: FloatArray
@@ -155,7 +157,7 @@ def iter_chunks(
     start_sample: int = 0,
     first_index: int = 0,
     find_speech: SpeechFinder,
-) -> Generator[AudioChunk, None, None]:
+) -> Generator[ChunkAudio, None, None]:
     """Chunks of ``path`` from ``start_sample`` on (a resumed job skips what is done)."""
     target = max(RATE, math.floor(chunk_seconds * RATE))
     buffer = np.zeros(0, dtype=np.float32)
@@ -188,11 +190,11 @@ def iter_chunks(
 
 def _cut(
     view: FloatArray, index: int, position: int, find_speech: SpeechFinder, *, final: bool
-) -> AudioChunk:
+) -> ChunkAudio:
     spans = find_speech(view)
     cut = len(view) if final else choose_cut(spans, len(view))
     inside = tuple((a, min(b, cut)) for a, b in spans if a < cut)
-    return AudioChunk(
+    return ChunkAudio(
         index=index,
         start_sample=position,
         samples=np.ascontiguousarray(view[:cut]),
@@ -224,7 +226,7 @@ class PackedSpeech:
         return 0.0
 
 
-def pack_speech(chunk: AudioChunk, *, skip_pauses: bool) -> PackedSpeech:
+def pack_speech(chunk: ChunkAudio, *, skip_pauses: bool) -> PackedSpeech:
     """Speech only (``skip_pauses``, the VAD filter) or the whole chunk, in clips."""
     limit = int(CLIP_SECONDS * RATE)
     spans = list(chunk.speech) if skip_pauses else [(0, len(chunk.samples))]

@@ -27,9 +27,11 @@ from rich.table import Column, Table
 from ballsy.config import Settings
 from ballsy.errors import BallsyError
 from ballsy.jobs.options import JobEvent, JobOptions, JobStatus, OutputFormat
+from ballsy.jobs.results import JobView
 from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.service import JobService
 from ballsy.observability.logging import get_logger
+from ballsy.provider_names import check_provider_names
 from ballsy.store.db import Database
 from ballsy.store.models import utcnow
 from ballsy.store.repositories import UserRepository
@@ -42,6 +44,7 @@ CLI_USER = "local"
 
 
 async def _with_service(settings: Settings) -> tuple[Database, JobService]:
+    check_provider_names(settings)
     database = Database(settings)
     await database.migrate()
     return database, JobService(settings, database)
@@ -102,11 +105,16 @@ async def transcribe_as_job(
     try:
         async with database.transaction() as session:
             user = await UserRepository(session).get_or_create(CLI_USER)
+        size = await asyncio.to_thread(lambda: path.stat().st_size)
         view = await service.submit_upload(
-            user.id, _file_chunks(path), filename=path.name, options=options,
-            declared_bytes=await asyncio.to_thread(lambda: path.stat().st_size),
-            source="cli", dispatch=False,
-        )  # fmt: skip
+            user.id,
+            _file_chunks(path),
+            filename=path.name,
+            options=options,
+            declared_bytes=size,
+            source="cli",
+            dispatch=False,  # run here, below
+        )
         job_id = view.id
         with _progress_bar(console) as bar:
             task = bar.add_task(path.name, total=view.duration or None, audio="")
@@ -165,15 +173,29 @@ def list_jobs(
         finally:
             await _close(database, service)
         # Ids are what `show` and `cancel` take: never shortened, whatever the width.
-        table = Table(Column("id", min_width=36, no_wrap=True), "status", "progress",
-                      "audio s", "file", "created", "error")  # fmt: skip
-        for v in views:
-            progress = f"{v.fraction:.0%}" if v.fraction is not None else "-"
-            table.add_row(v.id, v.status, progress, f"{v.duration or 0:.0f}", v.filename,
-                          v.created_at.strftime("%Y-%m-%d %H:%M"), v.error or "")  # fmt: skip
+        table = Table(Column("id", min_width=36, no_wrap=True), *_LIST_COLUMNS)
+        for view in views:
+            table.add_row(view.id, *_list_row(view))
         Console().print(table)
 
     _run(_list())
+
+
+_LIST_COLUMNS = ("status", "progress", "audio s", "file", "created", "error")
+
+
+def _list_row(view: JobView) -> tuple[str, ...]:
+    """The ``_LIST_COLUMNS`` of one job."""
+    progress = f"{view.fraction:.0%}" if view.fraction is not None else "-"
+    created = view.created_at.strftime("%Y-%m-%d %H:%M")
+    return (
+        view.status,
+        progress,
+        f"{view.duration or 0:.0f}",
+        view.filename,
+        created,
+        view.error or "",
+    )
 
 
 @jobs_cli.command("show")
@@ -218,11 +240,7 @@ def purge_jobs(
     async def _purge() -> None:
         database, service = await _with_service(settings)
         try:
-            count = await purge_expired(
-                database, service.media, service.outputs,
-                retention_hours=settings.job_retention_hours if hours is None else hours,
-                now=utcnow(),
-            )  # fmt: skip
+            count = await purge_expired(service.context, now=utcnow(), retention_hours=hours)
         finally:
             await _close(database, service)
         typer.echo(f"purged {count} job(s)")

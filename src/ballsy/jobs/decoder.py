@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ballsy.jobs.chunking import RATE, AudioChunk, PackedSpeech, pack_speech
+from ballsy.jobs.chunking import RATE, ChunkAudio, PackedSpeech, pack_speech
 from ballsy.jobs.options import JobOptions
 from ballsy.speech.stt import Segment, SpeechToText, TranscribeOptions, Word
 
@@ -34,7 +34,7 @@ def whisper_model(engine: SpeechToText) -> Any:
 
 def transcribe_chunk(
     engine: SpeechToText,
-    chunk: AudioChunk,
+    chunk: ChunkAudio,
     options: JobOptions,
     language: str | None,
     *,
@@ -125,7 +125,7 @@ def _shifted(segment: Segment, offset: float) -> Segment:
     )
 
 
-def place_segments(raw: list[Segment], packed: PackedSpeech, chunk: AudioChunk) -> list[Segment]:
+def place_segments(raw: list[Segment], packed: PackedSpeech, chunk: ChunkAudio) -> list[Segment]:
     """Packed-audio times → recording times, kept inside the chunk and in order.
 
     Clamping to the chunk and to the previous segment's end is what guarantees that

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, get_args
 
 from ballsy.errors import InvalidInput
+from ballsy.speech.stt import TranscribeOptions
 
 OutputFormat = Literal["txt", "srt", "vtt", "json"]
 OUTPUT_FORMATS: Final[tuple[OutputFormat, ...]] = get_args(OutputFormat)
@@ -50,6 +51,10 @@ class JobOptions:
     task: Literal["transcribe", "translate"] = "transcribe"
     beam_size: int = 1
     formats: tuple[OutputFormat, ...] = field(default=OUTPUT_FORMATS)
+
+    def transcribe_options(self) -> TranscribeOptions:
+        """The engine options these ask for, to check them before a byte is stored."""
+        return TranscribeOptions(language=self.language, task=self.task, beam_size=self.beam_size)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from ballsy.jobs.storage import JobStorage
+from ballsy.jobs.context import JobContext
+from ballsy.jobs.storage.base import JobStorage
 from ballsy.observability.logging import get_logger
-from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import TranscriptionJob
 
@@ -32,25 +32,24 @@ async def delete_job_files(job: TranscriptionJob, media: JobStorage, outputs: Jo
 
 
 async def purge_expired(
-    database: Database,
-    media: JobStorage,
-    outputs: JobStorage,
-    *,
-    retention_hours: float,
-    now: datetime,
+    context: JobContext, *, now: datetime, retention_hours: float | None = None
 ) -> int:
-    """Delete jobs finished more than ``retention_hours`` ago; how many went."""
+    """Delete jobs finished more than ``retention_hours`` (default: JOB_RETENTION_HOURS)
+    ago; how many went."""
+    if retention_hours is None:
+        retention_hours = context.settings.job_retention_hours
     if retention_hours <= 0:
         return 0
     cutoff = now - timedelta(hours=retention_hours)
     purged = 0
+    database = context.database
     while True:
         async with database.transaction() as session:
             jobs = await JobRepository(session).finished_before(cutoff, limit=_BATCH)
         if not jobs:
             break
         for job in jobs:
-            await delete_job_files(job, media, outputs)
+            await delete_job_files(job, context.media, context.outputs)
         async with database.transaction() as session:
             await JobRepository(session).delete([job.id for job in jobs])
         purged += len(jobs)

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
 
-from ballsy.config import Settings
 from ballsy.errors import (
     AudioTooLong,
     BallsyError,
@@ -28,19 +27,18 @@ from ballsy.errors import (
     UnknownModel,
     UnsupportedMedia,
 )
-from ballsy.jobs.chunking import RATE, AudioChunk, iter_chunks, probe_media, vad_speech_finder
+from ballsy.jobs.chunking import RATE, ChunkAudio, iter_chunks, probe_media, vad_speech_finder
+from ballsy.jobs.context import JobContext
 from ballsy.jobs.decoder import transcribe_chunk
-from ballsy.jobs.events import EventSink, ProgressBus, ProgressSink
-from ballsy.jobs.lane import BatchLane
+from ballsy.jobs.events import EventSink, ProgressSink
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus
+from ballsy.jobs.queue.base import Heartbeat
 from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
-from ballsy.jobs.storage import JobStorage
 from ballsy.jobs.webhooks import deliver
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
 from ballsy.speech.runtime import ModelSlot, release_memory
 from ballsy.speech.stt import Segment, SpeechToText
-from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import TranscriptionChunk, TranscriptionJob, utcnow
 
@@ -49,7 +47,6 @@ log = get_logger("ballsy.jobs.runner")
 # Errors that retrying cannot fix: the job fails at once, with this message.
 PERMANENT = (UnsupportedMedia, InvalidInput, AudioTooLong, UnknownModel, PayloadTooLarge)
 INTERNAL_ERROR_MESSAGE = "the transcription failed on the server"
-Heartbeat = Callable[[], Awaitable[None]]
 Requeue = Callable[[str, int, datetime], Awaitable[None]]
 
 
@@ -57,45 +54,20 @@ class JobLost(Exception):
     """The job was cancelled, or another worker took it over: stop, write nothing."""
 
 
-def _next_chunk(chunks: Generator[AudioChunk, None, None]) -> AudioChunk | None:
+def _next_chunk(chunks: Generator[ChunkAudio, None, None]) -> ChunkAudio | None:
     return next(chunks, None)
-
-
-def _transcribe(
-    slot: ModelSlot[SpeechToText],
-    chunk: AudioChunk,
-    options: JobOptions,
-    language: str | None,
-    batched: bool,
-    batch_size: int,
-) -> tuple[list[Segment], str | None]:
-    with slot.lease() as engine:
-        return transcribe_chunk(
-            engine, chunk, options, language, batched=batched, batch_size=batch_size
-        )
 
 
 class JobRunner:
     """Runs jobs for one worker identity (``owner``); any number concurrently."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        media: JobStorage,
-        outputs: JobStorage,
-        lane: BatchLane,
-        bus: ProgressBus,
-        *,
-        owner: str,
-        requeue: Requeue | None = None,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.media = media
-        self.outputs = outputs
-        self.lane = lane
-        self.bus = bus
+    def __init__(self, context: JobContext, *, owner: str, requeue: Requeue | None = None) -> None:
+        self.settings = context.settings
+        self.database = context.database
+        self.media = context.media
+        self.outputs = context.outputs
+        self.lane = context.lane
+        self.bus = context.bus
         self.owner = owner
         self.requeue = requeue
         self._webhooks: set[asyncio.Task[None]] = set()
@@ -161,9 +133,12 @@ class JobRunner:
                 await self._update(job, duration=info.duration)
             async with self.database.transaction() as session:
                 last = await JobRepository(session).last_chunk(job.id)
-            log.info("ballsy.jobs.started", job_id=job.id, attempt=job.attempts,
-                     resume_at_s=last.end_sample / RATE if last else 0.0)  # fmt: skip
+            resume_at = last.end_sample / RATE if last else 0.0
+            log.info(
+                "ballsy.jobs.started", job_id=job.id, attempt=job.attempts, resume_at_s=resume_at
+            )
             await self.lane.run(slot.get)  # loads on a lane thread: low priority inherited
+            transcribe = self._transcriber(slot, options)
             chunks = iter_chunks(
                 path,
                 chunk_seconds=self.settings.job_chunk_seconds,
@@ -178,10 +153,7 @@ class JobRunner:
                     if chunk is None:
                         break
                     self._check_length(chunk)
-                    segments, language = await self.lane.run(
-                        _transcribe, slot, chunk, options, job.language,
-                        self.settings.job_decoder == "batched", self.settings.job_batch_size,
-                    )  # fmt: skip
+                    segments, language = await self.lane.run(transcribe, chunk, job.language)
                     await self._commit(job, chunk, segments, language)
                     metrics.JOB_CHUNK_SECONDS.observe(time.monotonic() - began)
                     metrics.JOB_AUDIO_SECONDS.inc(len(chunk.samples) / RATE)
@@ -196,7 +168,22 @@ class JobRunner:
             raise JobLost(job.id)
         return await self._finish(job, options, sink, time.monotonic() - started)
 
-    def _check_length(self, chunk: AudioChunk) -> None:
+    def _transcriber(
+        self, slot: ModelSlot[SpeechToText], options: JobOptions
+    ) -> Callable[[ChunkAudio, str | None], tuple[list[Segment], str | None]]:
+        """Transcribes one chunk in the language found so far (run on a lane thread)."""
+        batched = self.settings.job_decoder == "batched"
+        batch_size = self.settings.job_batch_size
+
+        def transcribe(chunk: ChunkAudio, language: str | None) -> tuple[list[Segment], str | None]:
+            with slot.lease() as engine:
+                return transcribe_chunk(
+                    engine, chunk, options, language, batched=batched, batch_size=batch_size
+                )
+
+        return transcribe
+
+    def _check_length(self, chunk: ChunkAudio) -> None:
         limit = self.settings.job_max_audio_seconds
         if chunk.end_sample / RATE > limit:
             raise AudioTooLong(f"the recording is longer than the {limit:g} s jobs accept")
@@ -204,7 +191,7 @@ class JobRunner:
     async def _commit(
         self,
         job: TranscriptionJob,
-        chunk: AudioChunk,
+        chunk: ChunkAudio,
         segments: list[Segment],
         language: str | None,
     ) -> None:
@@ -217,11 +204,15 @@ class JobRunner:
         )
         processed = chunk.end_sample / RATE
         segments_done = job.segments_done + len(segments)
+        progress = {
+            "processed_seconds": processed,
+            "segments_done": segments_done,
+            "language": language,
+        }
+        lease = self.settings.job_lease_seconds
         async with self.database.transaction() as session:
-            owned = await JobRepository(session).add_chunk(
-                row, self.owner, utcnow(), self.settings.job_lease_seconds,
-                processed_seconds=processed, segments_done=segments_done, language=language,
-            )  # fmt: skip
+            repo = JobRepository(session)
+            owned = await repo.add_chunk(row, self.owner, utcnow(), lease, **progress)
             if not owned:
                 raise JobLost(job.id)  # leaving the block rolls the chunk back
         job.chunks_done, job.processed_seconds = chunk.index + 1, processed
@@ -245,15 +236,11 @@ class JobRunner:
             "processing_s": round(seconds, 3),
             "audio_s_per_s": round(duration / seconds, 2) if seconds > 0 else None,
         }
-        if not await self._update(
-            job, status="done", finished_at=utcnow(), duration=duration,
-            processed_seconds=duration, outputs=written, timings=timings, **_unleased(),
-        ):  # fmt: skip
+        result = {"duration": duration, "processed_seconds": duration, "outputs": written}
+        if not await self._end(job, "done", timings=timings, **result):
             for key in written.values():
                 await self.outputs.delete(key)
             raise JobLost(job.id)
-        job.status, job.duration, job.processed_seconds = "done", duration, duration
-        job.outputs, job.timings, job.finished_at = written, timings, utcnow()
         log.info("ballsy.jobs.done", job_id=job.id, audio_s=round(duration, 1), **timings)
         await self._after_terminal(job, sink, "done")
         return "done"
@@ -263,12 +250,8 @@ class JobRunner:
     async def _fail(self, job: TranscriptionJob, code: str, message: str) -> JobStatus:
         metrics.JOB_FAILURES.labels(code, "true").inc()
         log.warning("ballsy.jobs.failed", job_id=job.id, code=code, error=message)
-        if not await self._update(
-            job, status="failed", error_code=code, error=message, finished_at=utcnow(),
-            **_unleased(),
-        ):  # fmt: skip
+        if not await self._end(job, "failed", error_code=code, error=message):
             return job.status  # type: ignore[return-value]
-        job.status, job.error_code, job.error, job.finished_at = "failed", code, message, utcnow()
         await self._after_terminal(job, ProgressSink(self.bus, None), "failed")
         return "failed"
 
@@ -288,9 +271,8 @@ class JobRunner:
         )
         when = utcnow() + timedelta(seconds=delay)
         log.warning("ballsy.jobs.retrying", job_id=job.id, error=message, in_seconds=delay)
-        requeued = await self._update(
-            job, status="queued", not_before=when, error_code=code, error=message, **_unleased()
-        )
+        failure = {"error_code": code, "error": message}
+        requeued = await self._unlease(job.id, status="queued", not_before=when, **failure)
         if requeued and self.requeue is not None:
             with contextlib.suppress(Exception):  # the reconciler re-dispatches it anyway
                 await self.requeue(job.id, job.attempts, when)
@@ -302,17 +284,29 @@ class JobRunner:
 
     async def _release(self, job_id: str) -> None:
         with contextlib.suppress(Exception):
-            async with self.database.transaction() as session:
-                await JobRepository(session).update_owned(
-                    job_id, self.owner, utcnow(), status="queued",
-                    attempts=TranscriptionJob.attempts - 1, **_unleased(),
-                )  # fmt: skip
+            await self._unlease(job_id, status="queued", attempts=TranscriptionJob.attempts - 1)
 
     # --- bookkeeping -------------------------------------------------------------------
 
     async def _update(self, job: TranscriptionJob, **values: Any) -> bool:
+        """Change the job while we own it; False when it is no longer ours."""
         async with self.database.transaction() as session:
             return await JobRepository(session).update_owned(job.id, self.owner, utcnow(), **values)
+
+    async def _unlease(self, job_id: str, **values: Any) -> bool:
+        """Change the job and give up our lease on it, in one update."""
+        async with self.database.transaction() as session:
+            repo = JobRepository(session)
+            return await repo.update_owned(job_id, self.owner, utcnow(), **values, **_UNLEASED)
+
+    async def _end(self, job: TranscriptionJob, status: JobStatus, **values: Any) -> bool:
+        """Finish the job as ``status`` (done or failed), in the database and on ``job``."""
+        values = {"status": status, "finished_at": utcnow(), **values}
+        if not await self._unlease(job.id, **values):
+            return False
+        for field, value in values.items():
+            setattr(job, field, value)
+        return True
 
     async def _keep_lease(
         self, job_id: str, lost: asyncio.Event, heartbeat: Heartbeat | None
@@ -381,5 +375,4 @@ class JobRunner:
             await asyncio.wait(set(self._webhooks), timeout=grace)
 
 
-def _unleased() -> dict[str, Any]:
-    return {"lease_owner": None, "lease_expires_at": None}
+_UNLEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}

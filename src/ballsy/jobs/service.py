@@ -15,20 +15,21 @@ from typing import Literal
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, JobNotFinished, NotFound
 from ballsy.jobs.chunking import probe_media
+from ballsy.jobs.context import JobContext
 from ballsy.jobs.events import EventSink, ProgressBus
 from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.options import TERMINAL, JobEvent, JobOptions, JobStatus, OutputFormat
-from ballsy.jobs.queue import JobQueue, build_queue
+from ballsy.jobs.queue.base import JobQueue, build_queue
 from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
 from ballsy.jobs.runner import JobRunner
-from ballsy.jobs.storage import LocalStorage, build_storages
+from ballsy.jobs.storage.base import build_storages
 from ballsy.jobs.webhooks import check_webhook_url
 from ballsy.jobs.worker import JobWorker, worker_identity
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
 from ballsy.speech.runtime import InferenceRuntime
-from ballsy.speech.stt import TranscribeOptions, stt_spec
+from ballsy.speech.stt import stt_spec
 from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import TranscriptionJob, new_id, utcnow
@@ -63,6 +64,7 @@ class JobService:
         self.queue: JobQueue = build_queue(settings)
         self.bus = ProgressBus()
         self.lane = BatchLane(settings, interactive=interactive)
+        self.context = JobContext(settings, database, self.media, self.outputs, self.lane, self.bus)
         self.worker: JobWorker | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -77,9 +79,7 @@ class JobService:
             await self.worker.start()
 
     def new_worker(self) -> JobWorker:
-        return JobWorker(
-            self.settings, self.database, self.media, self.outputs, self.lane, self.bus, self.queue
-        )
+        return JobWorker(self.context, self.queue)
 
     async def close(self) -> None:
         if self.worker is not None:
@@ -92,10 +92,7 @@ class JobService:
 
     def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
         """Refuse what would fail later, before a byte is stored."""
-        stt_spec(options.model).check(
-            TranscribeOptions(language=options.language, task=options.task,
-                              beam_size=options.beam_size)
-        )  # fmt: skip
+        stt_spec(options.model).check(options.transcribe_options())
         if webhook_url is not None:
             if self.settings.job_webhook_secret is None:
                 raise InvalidInput(
@@ -112,8 +109,7 @@ class JobService:
 
     def check_room(self, declared_bytes: int | None) -> None:
         """507 before reading the body when the local disk cannot take it."""
-        if isinstance(self.media, LocalStorage):
-            self.media.check_room(declared_bytes or 0)
+        self.media.check_room(declared_bytes or 0)
 
     async def submit_upload(
         self,
@@ -134,19 +130,18 @@ class JobService:
         key = f"{UPLOAD_PREFIX}{user_id}/{job_id}/{name}"
         size = await self.media.save(key, chunks, limit=self.settings.job_max_upload_bytes)
         duration = None
-        if isinstance(self.media, LocalStorage):
+        local = self.media.local_path(key)
+        if local is not None:
             # Local: a quick look now makes a corrupt file a 400 at once. Remote media
             # is probed by the worker before anything else.
             try:
-                info = await self.lane.run(
-                    probe_media, self.media.path(key), self.settings.job_max_audio_seconds,
-                )  # fmt: skip
+                info = await self.lane.run(probe_media, local, self.settings.job_max_audio_seconds)
             except BaseException:
                 await self.media.delete(key)
                 raise
             duration = info.duration
-        job = TranscriptionJob(id=job_id, user_id=user_id, filename=name, media_key=key,
-                               owns_media=True, media_bytes=size, duration=duration)  # fmt: skip
+        job = TranscriptionJob(id=job_id, user_id=user_id, filename=name, duration=duration)
+        job.media_key, job.owns_media, job.media_bytes = key, True, size
         return await self._enqueue(job, options, webhook_url, source, dispatch=dispatch)
 
     async def submit_url(
@@ -170,8 +165,8 @@ class JobService:
         size = await self.media.size(key)
         if size is None:
             raise NotFound("no file at that storage URL", detail={"field": "url"})
-        job = TranscriptionJob(user_id=user_id, filename=safe_filename(key), media_key=key,
-                               owns_media=False, media_bytes=size)  # fmt: skip
+        job = TranscriptionJob(user_id=user_id, filename=safe_filename(key))
+        job.media_key, job.owns_media, job.media_bytes = key, False, size
         return await self._enqueue(job, options, webhook_url, "url")
 
     async def _enqueue(
@@ -283,10 +278,7 @@ class JobService:
 
     async def run_here(self, job_id: str, on_event: EventSink | None = None) -> JobStatus | None:
         """Run one job in this process, now (``ballsy transcribe --progress``)."""
-        runner = JobRunner(
-            self.settings, self.database, self.media, self.outputs, self.lane, self.bus,
-            owner=worker_identity(),
-        )  # fmt: skip
+        runner = JobRunner(self.context, owner=worker_identity())
         try:
             return await runner.run(job_id, on_event=on_event)
         finally:

@@ -1,11 +1,13 @@
-"""A job worker: the loops that keep ``JOB_CONCURRENCY`` jobs running in this process.
+"""A job worker: keeps ``JOB_CONCURRENCY`` jobs running in this process.
+
+The queue feeds it (:meth:`JobQueue.consume`, the worker being its :class:`JobFeed`):
 
 - **embedded queue**: a poll loop claims due jobs (and jobs whose worker died) from
-  the database, woken early by submissions in this process.
+  the database, woken early by submissions in this process and by a freed slot.
 - **redis queue**: a SAQ worker runs what Redis delivers, and a reconciler
   re-dispatches from the database what Redis does not hold (never dispatched, lost
   in a Redis restart, orphaned by a dead worker).
-- both: queue-depth metrics and retention.
+- both: queue-depth metrics and retention, here.
 
 On shutdown, running jobs are handed back (queued again, attempt not counted): their
 finished chunks are kept, so the next worker loses only the chunk in progress.
@@ -14,22 +16,16 @@ finished chunks are kept, so the next worker loses only the chunk in progress.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 
-from ballsy.config import Settings
-from ballsy.jobs.events import ProgressBus
-from ballsy.jobs.lane import BatchLane
-from ballsy.jobs.queue import EmbeddedQueue, JobQueue
+from ballsy.jobs.context import JobContext
+from ballsy.jobs.queue.base import Heartbeat, JobQueue
 from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.runner import JobRunner
-from ballsy.jobs.storage import JobStorage
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
-from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import utcnow
 
@@ -44,71 +40,51 @@ def worker_identity() -> str:
 
 
 class JobWorker:
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        media: JobStorage,
-        outputs: JobStorage,
-        lane: BatchLane,
-        bus: ProgressBus,
-        queue: JobQueue,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.media = media
-        self.outputs = outputs
+    def __init__(self, context: JobContext, queue: JobQueue) -> None:
+        self.context = context
+        self.database = context.database
         self.queue = queue
         self.owner = worker_identity()
-        self.runner = JobRunner(
-            settings, database, media, outputs, lane, bus,
-            owner=self.owner, requeue=queue.dispatch,
-        )  # fmt: skip
+        self.runner = JobRunner(context, owner=self.owner, requeue=queue.dispatch)
         self.running: dict[str, asyncio.Task[object]] = {}
-        self._loops: list[asyncio.Task[None]] = []
-        self._saq: object | None = None
-        self._stop_saq: Callable[[], Awaitable[None]] | None = None
+        self._consuming: asyncio.Task[None] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+
+    @property
+    def concurrency(self) -> int:
+        return self.context.settings.job_concurrency
+
+    @property
+    def poll_seconds(self) -> float:
+        return self.context.settings.job_poll_seconds
 
     async def start(self) -> None:
-        if isinstance(self.queue, EmbeddedQueue):
-            self._loops.append(asyncio.create_task(self._poll_loop(self.queue)))
-        else:
-            from ballsy.jobs.saq_queue import SaqJobQueue
-
-            assert isinstance(self.queue, SaqJobQueue)
-            saq_worker = self.queue.worker(self._run_delivered, self.settings.job_concurrency)
-            self._stop_saq = saq_worker.stop
-            self._loops.append(asyncio.create_task(saq_worker.start()))
-            self._loops.append(asyncio.create_task(self._reconcile_loop()))
-        self._loops.append(asyncio.create_task(self._maintenance_loop()))
-        log.info("ballsy.jobs.worker_started", owner=self.owner, queue=self.queue.name,
-                 concurrency=self.settings.job_concurrency)  # fmt: skip
+        self._consuming = asyncio.create_task(self.queue.consume(self))
+        self._maintenance = asyncio.create_task(self._maintenance_loop())
+        log.info(
+            "ballsy.jobs.worker_started",
+            owner=self.owner,
+            queue=self.queue.name,
+            concurrency=self.concurrency,
+        )
 
     async def stop(self) -> None:
-        if self._stop_saq is not None:
-            with contextlib.suppress(Exception):
-                await self._stop_saq()
-        for task in [*self.running.values(), *self._loops]:
+        # The queue stops delivering first, then the running jobs are handed back.
+        if self._consuming is not None:
+            self._consuming.cancel()
+            await asyncio.gather(self._consuming, return_exceptions=True)
+        tasks = [*self.running.values(), *([self._maintenance] if self._maintenance else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.running.values(), *self._loops, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.running.clear()
-        self._loops.clear()
+        self._consuming = self._maintenance = None
         await self.runner.close()
 
-    # --- embedded ----------------------------------------------------------------------
+    # --- what a queue feeds (JobFeed) --------------------------------------------------
 
-    async def _poll_loop(self, queue: EmbeddedQueue) -> None:
-        while True:
-            queue.wake.clear()
-            try:
-                await self._claim_free_slots()
-            except Exception as exc:  # the database may be back on the next round
-                log.warning("ballsy.jobs.poll_failed", error=f"{type(exc).__name__}: {exc}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(queue.wake.wait(), self.settings.job_poll_seconds)
-
-    async def _claim_free_slots(self) -> None:
-        free = self.settings.job_concurrency - len(self.running)
+    async def claim_due(self) -> None:
+        free = self.concurrency - len(self.running)
         if free <= 0:
             return
         async with self.database.transaction() as session:
@@ -124,29 +100,18 @@ class JobWorker:
 
         def done(_: asyncio.Task[object]) -> None:
             self.running.pop(job_id, None)
-            if isinstance(self.queue, EmbeddedQueue):
-                self.queue.wake.set()  # a slot is free: look for the next job now
+            self.queue.slot_freed()
 
         task.add_done_callback(done)
 
-    # --- redis -------------------------------------------------------------------------
-
-    async def _run_delivered(self, job_id: str, heartbeat: Callable[[], Awaitable[None]]) -> None:
+    async def run_delivered(self, job_id: str, heartbeat: Heartbeat) -> None:
         task = asyncio.current_task()
-        assert task is not None
-        self.running[job_id] = task
+        if task is not None:  # always: SAQ runs each delivery in a task of its own
+            self.running[job_id] = task
         try:
             await self.runner.run(job_id, heartbeat=heartbeat)
         finally:
             self.running.pop(job_id, None)
-
-    async def _reconcile_loop(self) -> None:
-        while True:
-            try:
-                await self.reconcile()
-            except Exception as exc:  # Redis or the database away: try again next round
-                log.warning("ballsy.jobs.reconcile_failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.settings.job_poll_seconds)
 
     async def reconcile(self) -> int:
         """Dispatch every due or orphaned job again; SAQ drops what it already holds."""
@@ -159,7 +124,7 @@ class JobWorker:
                 await self.queue.dispatch(job.id, job.attempts)
         return len(jobs)
 
-    # --- both --------------------------------------------------------------------------
+    # --- maintenance -------------------------------------------------------------------
 
     async def _maintenance_loop(self) -> None:
         rounds = 0
@@ -169,10 +134,7 @@ class JobWorker:
                     counts = await JobRepository(session).count_by_status()
                 metrics.JOB_QUEUE_DEPTH.labels(self.queue.name).set(counts.get("queued", 0))
                 if rounds % _RETENTION_EVERY == 0:
-                    await purge_expired(
-                        self.database, self.media, self.outputs,
-                        retention_hours=self.settings.job_retention_hours, now=utcnow(),
-                    )  # fmt: skip
+                    await purge_expired(self.context, now=utcnow())
             except Exception as exc:
                 log.warning("ballsy.jobs.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
             rounds += 1

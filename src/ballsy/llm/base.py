@@ -1,6 +1,7 @@
 """The LLM provider protocol: chat messages in, streamed text deltas out.
 
-A provider is one file in this package; ``registry.py`` maps the config string to it.
+A provider is one file in ``providers/`` registering a factory under its config name;
+``registry.py`` builds the configured one.
 """
 
 from __future__ import annotations

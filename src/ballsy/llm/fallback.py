@@ -6,13 +6,13 @@ mid-sentence would make the assistant contradict itself.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Sequence
 
 from ballsy.errors import ProviderError
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider
+from ballsy.observability.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger("ballsy.llm")
 
 
 class FallbackLLM:
@@ -37,9 +37,7 @@ class FallbackLLM:
         except ProviderError as exc:
             if started:
                 raise
-            log.warning(
-                "ballsy.llm.fallback", extra={"provider": self.primary.name, "error": exc.code}
-            )
+            log.warning("ballsy.llm.fallback", provider=self.primary.name, error=exc.code)
         fallback_options = GenerationOptions(
             max_tokens=options.max_tokens, temperature=options.temperature, stop=options.stop
         )

@@ -1,9 +1,10 @@
 """Any OpenAI-compatible chat endpoint through the official ``openai`` SDK.
 
-Covers OpenAI, Azure OpenAI, Mistral's API, Ollama and vLLM: only ``base_url``, the
-key and the model name differ. The SDK retries 408/409/429/5xx with exponential
-backoff (``max_retries``); what still fails becomes a ``ProviderError`` (502) or
-``ProviderTimeout`` (504) so a client never waits on a dead provider.
+Covers OpenAI, Azure OpenAI, Mistral's API, Gemini, Ollama and vLLM: only ``base_url``,
+the key and the model name differ, and each preset in ``llm/providers/`` supplies them.
+The SDK retries 408/409/429/5xx with exponential backoff (``max_retries``); what still
+fails becomes a ``ProviderError`` (502) or ``ProviderTimeout`` (504) so a client never
+waits on a dead provider.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any, cast
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
+from pydantic import SecretStr
 
+from ballsy.config import Settings
 from ballsy.errors import ProviderError, ProviderTimeout
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
 from ballsy.observability.metrics import record_llm_call
@@ -46,9 +49,35 @@ class OpenAICompatibleLLM:
         else:
             self._client = openai.AsyncOpenAI(base_url=base_url, **client_options)
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        name: str,
+        *,
+        base_url: str | None,
+        api_key: SecretStr | None,
+        model: str,
+        azure_api_version: str | None = None,
+    ) -> OpenAICompatibleLLM:
+        """A preset's endpoint with the timeout and retries every remote provider shares."""
+        return cls(
+            name=name,
+            model=model,
+            base_url=base_url,
+            api_key=api_key.get_secret_value() if api_key else None,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            azure_api_version=azure_api_version,
+        )
+
     @property
     def default_model(self) -> str:
         return self._model
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
 
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions

@@ -1,4 +1,8 @@
-"""Build LLM providers from settings, once per process, keyed by provider name."""
+"""Build LLM providers from settings, once per process, keyed by provider name.
+
+``local`` is always built (a user may pick it, and it is the fallback); the provider
+``LLM_PROVIDER`` names is built through its factory in ``llm/providers/``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from ballsy.config import Settings
 from ballsy.errors import InvalidInput
 from ballsy.llm.base import LLMProvider
 from ballsy.llm.fallback import FallbackLLM
-from ballsy.llm.local import LocalLLM
-from ballsy.llm.openai_compat import OpenAICompatibleLLM
+from ballsy.llm.providers import LLM_PROVIDERS
+from ballsy.llm.providers.local import build_local
 
 
 class LLMRegistry:
@@ -15,33 +19,13 @@ class LLMRegistry:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.local = LocalLLM(
-            settings.local_llm_model_path,
-            context_size=settings.local_llm_context,
-            threads=settings.local_llm_threads,
-            prompt_cache_mb=settings.local_llm_prompt_cache_mb,
-        )
+        self.local = build_local(settings)
         self._providers: dict[str, LLMProvider] = {"local": self.local}
         if settings.llm_provider != "local":
-            remote: LLMProvider = self._build_remote(settings)
+            remote = LLM_PROVIDERS.get(settings.llm_provider)(settings)
             if settings.llm_fallback_to_local:
                 remote = FallbackLLM(remote, self.local)
             self._providers[settings.llm_provider] = remote
-
-    @staticmethod
-    def _build_remote(settings: Settings) -> OpenAICompatibleLLM:
-        base_url, api_key, model = settings.llm_endpoint()
-        return OpenAICompatibleLLM(
-            name=settings.llm_provider,
-            model=model or "gpt-4o-mini",
-            base_url=base_url,
-            api_key=api_key.get_secret_value() if api_key else None,
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
-            azure_api_version=(
-                settings.azure_openai_api_version if settings.llm_provider == "azure" else None
-            ),
-        )
 
     @property
     def names(self) -> list[str]:

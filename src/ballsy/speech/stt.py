@@ -8,7 +8,6 @@ validating a request never pays for a model load.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -18,6 +17,7 @@ import numpy.typing as npt
 
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, UnknownModel
+from ballsy.providers import Registry
 
 STT_SAMPLE_RATE = 16_000
 
@@ -147,33 +147,27 @@ def check_options(model: str, multilingual: bool, options: TranscribeOptions) ->
         )
 
 
-STT_ENGINES: dict[str, SpeechToTextSpec] = {}
-_BUILTIN_MODULES = ("ballsy.speech.whisper",)
+STT_ENGINES: Registry[SpeechToTextSpec] = Registry(
+    "speech-to-text model",
+    modules=("ballsy.speech.whisper",),
+    error=UnknownModel,
+    detail_key="model",
+)
+"""Every engine, by its STT_MODEL name (the built-in ones are imported on first use)."""
 
 
 def register_stt(spec: SpeechToTextSpec) -> SpeechToTextSpec:
-    STT_ENGINES[spec.name] = spec
-    return spec
+    return STT_ENGINES.register(spec.name, spec, description=spec.description)
 
 
 def stt_engines() -> dict[str, SpeechToTextSpec]:
-    """Every registered engine (the built-in ones are registered on first call)."""
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    return STT_ENGINES
+    """Every registered engine, by name."""
+    return dict(STT_ENGINES.items())
 
 
 def stt_spec(name: str) -> SpeechToTextSpec:
     """The registered engine called ``name``, or :class:`UnknownModel` naming the valid ones."""
-    engines = stt_engines()
-    try:
-        return engines[name]
-    except KeyError:
-        valid = ", ".join(sorted(engines))
-        raise UnknownModel(
-            f"unknown speech-to-text model {name!r}; available: {valid}",
-            detail={"model": name, "available": sorted(engines)},
-        ) from None
+    return STT_ENGINES.get(name)
 
 
 def check_audio(audio: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:

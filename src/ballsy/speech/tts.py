@@ -7,7 +7,6 @@ the rest is still being synthesized. Every engine splits text with the same
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy.typing as npt
 
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, UnknownModel
+from ballsy.providers import Registry
 
 Int16Array = npt.NDArray[np.int16]
 
@@ -158,28 +158,24 @@ class TextToSpeechSpec:
         return voice
 
 
-TTS_ENGINES: dict[str, TextToSpeechSpec] = {}
-_BUILTIN_MODULES: Final = ("ballsy.speech.hibari", "ballsy.speech.piper")
+TTS_ENGINES: Registry[TextToSpeechSpec] = Registry(
+    "text-to-speech engine",
+    modules=("ballsy.speech.hibari", "ballsy.speech.piper"),
+    error=UnknownModel,
+    detail_key="engine",
+)
+"""Every engine, by its TTS_ENGINE name (the built-in ones are imported on first use)."""
 
 
 def register_tts(spec: TextToSpeechSpec) -> TextToSpeechSpec:
-    TTS_ENGINES[spec.name] = spec
-    return spec
+    return TTS_ENGINES.register(spec.name, spec, description=spec.description)
 
 
 def tts_engines() -> dict[str, TextToSpeechSpec]:
-    """Every registered engine (the built-in ones are registered on first call)."""
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    return TTS_ENGINES
+    """Every registered engine, by name."""
+    return dict(TTS_ENGINES.items())
 
 
 def tts_spec(name: str) -> TextToSpeechSpec:
-    engines = tts_engines()
-    try:
-        return engines[name]
-    except KeyError:
-        raise UnknownModel(
-            f"unknown text-to-speech engine {name!r}; available: {', '.join(sorted(engines))}",
-            detail={"engine": name, "available": sorted(engines)},
-        ) from None
+    """The registered engine called ``name``, or :class:`UnknownModel` naming the valid ones."""
+    return TTS_ENGINES.get(name)

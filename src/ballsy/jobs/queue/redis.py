@@ -1,4 +1,4 @@
-"""The distributed backend: a SAQ queue on Redis feeding ``ballsy worker`` processes.
+"""``redis``: a SAQ queue on Redis feeding ``ballsy worker`` processes.
 
 A SAQ job carries only a job id; its key is ``<job id>:<attempt>``, so dispatching
 the same attempt twice is a no-op (SAQ ignores a key it still holds) while a new
@@ -6,13 +6,15 @@ attempt — a retry, or a takeover after a crash — is never blocked by the lef
 of the old one.
 
 Redis may lose everything (a restart without persistence): the workers'
-reconciler (``JobWorker``) re-dispatches every due job from the database each
-``JOB_POLL_SECONDS``, so a wiped queue refills itself and no job is lost.
+reconciler (run beside the SAQ worker by :meth:`SaqJobQueue.consume`) re-dispatches
+every due job from the database each ``JOB_POLL_SECONDS``, so a wiped queue refills
+itself and no job is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -24,13 +26,14 @@ from saq.queue.redis import RedisQueue
 
 from ballsy.config import Settings
 from ballsy.errors import ConfigurationError
+from ballsy.jobs.queue.base import JOB_QUEUES, Heartbeat, JobFeed
 from ballsy.observability.logging import get_logger
 
 log = get_logger("ballsy.jobs.saq")
 FUNCTION = "transcribe"
 _REDIS_DOWN_PAUSE = 1.0
 
-JobFunction = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[object]]
+JobFunction = Callable[[str, Heartbeat], Awaitable[object]]
 
 
 class _PatientRedisQueue(RedisQueue):
@@ -100,5 +103,37 @@ class SaqJobQueue:
         worker.SIGNALS = []
         return worker
 
+    async def consume(self, feed: JobFeed) -> None:
+        saq_worker = self.worker(feed.run_delivered, feed.concurrency)
+        reconciler = asyncio.create_task(_reconcile_loop(feed))
+        try:
+            await saq_worker.start()  # until cancelled; it stops itself on the way out
+        finally:
+            with contextlib.suppress(Exception):
+                await saq_worker.stop()
+            reconciler.cancel()
+            await asyncio.gather(reconciler, return_exceptions=True)
+
+    def slot_freed(self) -> None:
+        return None  # SAQ delivers the next job to the free slot itself
+
     async def close(self) -> None:
         await self.queue.disconnect()
+
+
+async def _reconcile_loop(feed: JobFeed) -> None:
+    """What Redis does not hold (never dispatched, lost in a restart, orphaned by a
+    dead worker) is dispatched again from the database."""
+    while True:
+        try:
+            await feed.reconcile()
+        except Exception as exc:  # Redis or the database away: try again next round
+            log.warning("ballsy.jobs.reconcile_failed", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(feed.poll_seconds)
+
+
+JOB_QUEUES.register(
+    "redis",
+    SaqJobQueue,
+    description="a SAQ queue on Redis feeds separate `ballsy worker` processes",
+)

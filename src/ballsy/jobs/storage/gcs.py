@@ -1,4 +1,4 @@
-"""Google Cloud Storage through google-cloud-storage: the ``[gcs]`` extra.
+"""``gcs``: Google Cloud Storage through google-cloud-storage, the ``[gcs]`` extra.
 
 Credentials are Application Default Credentials. Signed URLs (V4) need a key that
 can sign: a service-account key file, or on Cloud Run the IAM signBlob permission.
@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ballsy.config import Settings
 from ballsy.errors import ConfigurationError
-from ballsy.jobs.storage_remote import RemoteStorage
+from ballsy.jobs.storage.base import JOB_STORAGES, JobStorage
+from ballsy.jobs.storage.remote import RemoteStorage, bucket_areas
 
 
 class GcsStorage(RemoteStorage):
@@ -63,3 +65,14 @@ class GcsStorage(RemoteStorage):
 
     def _is_missing(self, exc: Exception) -> bool:
         return type(exc).__name__ == "NotFound" or getattr(exc, "code", None) == 404
+
+
+def build_gcs(settings: Settings) -> tuple[JobStorage, JobStorage]:
+    bucket, media, outputs = bucket_areas(settings)
+    return (
+        GcsStorage(bucket, media, project=settings.gcp_project),
+        GcsStorage(bucket, outputs, project=settings.gcp_project),
+    )
+
+
+JOB_STORAGES.register("gcs", build_gcs, description="a Google Cloud Storage bucket")

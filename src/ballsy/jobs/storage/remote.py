@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ballsy.errors import InvalidInput, PayloadTooLarge, StorageUnavailable
-from ballsy.jobs.storage import check_key, in_thread
+from ballsy.config import Settings
+from ballsy.errors import ConfigurationError, InvalidInput, PayloadTooLarge, StorageUnavailable
+from ballsy.jobs.storage.base import check_key, in_thread
 
 T = TypeVar("T")
 
@@ -34,6 +35,12 @@ class RemoteStorage(ABC):
     @property
     def name(self) -> str:
         return self.scheme
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def check_room(self, expected_bytes: int) -> None:
+        return None  # a bucket has no free-space figure to check against
 
     def object_name(self, key: str) -> str:
         return f"{self.prefix}/{check_key(key)}" if self.prefix else check_key(key)
@@ -147,3 +154,16 @@ class RemoteStorage(ABC):
     async def signed_url(self, key: str, ttl: int) -> str | None:
         name = self.object_name(key)
         return await self._call(lambda: self._sign(name, ttl), "signed URL")
+
+
+def bucket_areas(settings: Settings) -> tuple[str, str, str]:
+    """(bucket, media prefix, outputs prefix) of a bucket backend, from the settings."""
+    bucket = settings.job_storage_bucket
+    if not bucket:
+        raise ConfigurationError(f"JOB_STORAGE={settings.job_storage} needs JOB_STORAGE_BUCKET")
+    prefix = settings.job_storage_prefix.strip("/")
+    return bucket, _join(prefix, "media"), _join(prefix, "outputs")
+
+
+def _join(prefix: str, area: str) -> str:
+    return f"{prefix}/{area}" if prefix else area

@@ -1,4 +1,4 @@
-"""S3 and S3-compatible storage (AWS, MinIO, R2…) through boto3: the ``[s3]`` extra.
+"""``s3``: S3 and S3-compatible storage (AWS, MinIO, R2…) through boto3 (``[s3]`` extra).
 
 Credentials come from boto3's usual chain (environment, shared config, instance
 role); only the endpoint and region are Ballsy settings.
@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ballsy.config import Settings
 from ballsy.errors import ConfigurationError
-from ballsy.jobs.storage_remote import RemoteStorage
+from ballsy.jobs.storage.base import JOB_STORAGES, JobStorage
+from ballsy.jobs.storage.remote import RemoteStorage, bucket_areas
 
 
 class S3Storage(RemoteStorage):
@@ -78,3 +80,15 @@ class S3Storage(RemoteStorage):
             return False
         code = str(response.get("Error", {}).get("Code", ""))
         return code in {"404", "NoSuchKey", "NotFound"}
+
+
+def build_s3(settings: Settings) -> tuple[JobStorage, JobStorage]:
+    bucket, media, outputs = bucket_areas(settings)
+    endpoint, region = settings.job_s3_endpoint_url, settings.job_s3_region
+    return (
+        S3Storage(bucket, media, endpoint_url=endpoint, region=region),
+        S3Storage(bucket, outputs, endpoint_url=endpoint, region=region),
+    )
+
+
+JOB_STORAGES.register("s3", build_s3, description="an S3 or S3-compatible bucket")

