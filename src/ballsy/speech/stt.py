@@ -149,11 +149,11 @@ def check_options(model: str, multilingual: bool, options: TranscribeOptions) ->
 
 STT_ENGINES: Registry[SpeechToTextSpec] = Registry(
     "speech-to-text model",
-    modules=("ballsy.speech.whisper",),
+    package="ballsy.speech.stt_engines",
     error=UnknownModel,
     detail_key="model",
 )
-"""Every engine, by its STT_MODEL name (the built-in ones are imported on first use)."""
+"""Every engine, by its STT_MODEL name (``speech/stt_engines/`` is imported on first use)."""
 
 
 def register_stt(spec: SpeechToTextSpec) -> SpeechToTextSpec:

@@ -160,11 +160,11 @@ class TextToSpeechSpec:
 
 TTS_ENGINES: Registry[TextToSpeechSpec] = Registry(
     "text-to-speech engine",
-    modules=("ballsy.speech.hibari", "ballsy.speech.piper"),
+    package="ballsy.speech.tts_engines",
     error=UnknownModel,
     detail_key="engine",
 )
-"""Every engine, by its TTS_ENGINE name (the built-in ones are imported on first use)."""
+"""Every engine, by its TTS_ENGINE name (``speech/tts_engines/`` is imported on first use)."""
 
 
 def register_tts(spec: TextToSpeechSpec) -> TextToSpeechSpec:

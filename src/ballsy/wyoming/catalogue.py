@@ -91,7 +91,7 @@ def _voice_details(engine: str, voice: str) -> tuple[tuple[str, ...], tuple[str,
     if engine == "piper":
         languages, speakers = ("en_US",), ()
         try:
-            from ballsy.speech.piper import piper_voice_path
+            from ballsy.speech.tts_engines.piper import piper_voice_path
 
             config = json.loads(
                 piper_voice_path(voice).with_suffix(".onnx.json").read_text(encoding="utf-8")
