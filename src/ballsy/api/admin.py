@@ -22,6 +22,7 @@ from ballsy.api.deps import ServicesDep, require_admin
 from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
 from ballsy.jobs.options import JobStatus
 from ballsy.names import ClientId
+from ballsy.scope import ALL_USERS
 from ballsy.security.users import UserInfo
 from ballsy.store.analytics_repository import TurnAnalyticsRepository
 from ballsy.store.job_repository import JobRepository
@@ -129,7 +130,7 @@ async def create_user_key(
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
 async def revoke_key(key_id: ObjectId, services: ServicesDep) -> KeyOut:
-    return KeyOut.of(await services.users.revoke_key(key_id, owner=None))
+    return KeyOut.of(await services.users.revoke_key(key_id, ALL_USERS))
 
 
 @router.get("/state")
@@ -345,7 +346,7 @@ async def jobs(
     """Transcription jobs of every user: counts by status and the newest ones."""
     async with services.database.transaction() as session:
         counts = await JobRepository(session).count_by_status()
-    views = await services.jobs.list(None, limit=limit, status=job_status)
+    views = await services.jobs.list(ALL_USERS, limit=limit, status=job_status)
     recent = [
         AdminJobOut(
             id=v.id,

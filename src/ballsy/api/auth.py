@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.api.deps import CurrentUser, ServicesDep
 from ballsy.api.openapi import ObjectId, errors
+from ballsy.scope import Owner
 from ballsy.security.tokens import TokenPair
 from ballsy.security.users import IssuedKey, KeyInfo
 
@@ -132,7 +133,7 @@ async def create_my_key(body: KeyCreateIn, user: CurrentUser, services: Services
 @router.delete("/keys/{key_id}", response_model=KeyOut)
 async def revoke_my_key(key_id: ObjectId, user: CurrentUser, services: ServicesDep) -> KeyOut:
     """Revoke one of your keys (someone else's key id is a 404)."""
-    return KeyOut.of(await services.users.revoke_key(key_id, owner=user.user_id))
+    return KeyOut.of(await services.users.revoke_key(key_id, Owner(user.user_id)))
 
 
 @router.post("/ws-ticket", response_model=TicketOut)

@@ -24,6 +24,7 @@ from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
 from ballsy.names import ClientId
+from ballsy.scope import Owner
 
 router = APIRouter(
     prefix="/api/transcriptions", tags=["transcription jobs"], responses=errors(400, 409, 507)
@@ -166,7 +167,9 @@ async def list_jobs(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Annotated[JobStatus | None, Query()] = None,
 ) -> JobPage:
-    views = await services.jobs.list(user.user_id, limit=limit + 1, offset=offset, status=status)
+    views = await services.jobs.list(
+        Owner(user.user_id), limit=limit + 1, offset=offset, status=status
+    )
     more = len(views) > limit
     return JobPage(
         items=[job_out(v) for v in views[:limit]], next_offset=offset + limit if more else None
@@ -175,11 +178,11 @@ async def list_jobs(
 
 @router.get("/{job_id}", response_model=JobOut)
 async def read_job(job_id: ObjectId, services: ServicesDep, user: CurrentUser) -> JobOut:
-    view = await services.jobs.get(user.user_id, job_id)
+    view = await services.jobs.get(Owner(user.user_id), job_id)
     urls: dict[str, str] = {}
     if view.status == "done":
         for fmt in view.options.formats:
-            signed = await services.jobs.download_url(user.user_id, job_id, fmt)
+            signed = await services.jobs.download_url(Owner(user.user_id), job_id, fmt)
             if signed:
                 urls[fmt] = signed
     return job_out(view, urls)
@@ -193,7 +196,7 @@ async def read_result(
     format: Annotated[OutputFormat, Query(description="txt | srt | vtt | json")] = "txt",
     partial: Annotated[bool, Query(description="What is finished so far, while running.")] = False,
 ) -> Response:
-    text = await services.jobs.result(user.user_id, job_id, format, partial=partial)
+    text = await services.jobs.result(Owner(user.user_id), job_id, format, partial=partial)
     return Response(text, media_type=MEDIA_TYPES[format])
 
 
@@ -202,7 +205,7 @@ async def job_events(
     job_id: ObjectId, services: ServicesDep, user: CurrentUser
 ) -> StreamingResponse:
     """``progress`` events (the job as ``GET`` shows it) until the job ends."""
-    views = services.jobs.events(user.user_id, job_id)
+    views = services.jobs.events(Owner(user.user_id), job_id)
     first = await anext(views)  # a 404 happens here, before the stream starts
 
     async def stream() -> AsyncIterator[str]:
@@ -227,7 +230,7 @@ async def cancel_job(
 ) -> Response | JobOut:
     """Cancel a queued or running job (200, kept as cancelled) or delete a finished one
     (204); its files are freed either way."""
-    view = await services.jobs.cancel(user.user_id, job_id)
+    view = await services.jobs.cancel(Owner(user.user_id), job_id)
     if view is None:
         return Response(status_code=204)
     return job_out(view)

@@ -14,6 +14,7 @@ import typer
 
 from ballsy.config import Settings
 from ballsy.errors import BallsyError
+from ballsy.scope import ALL_USERS
 from ballsy.security.secrets import resolve_secret_references
 from ballsy.security.users import UserAdmin
 from ballsy.store.db import Database
@@ -106,7 +107,7 @@ def revoke_key(
     """Revoke an API key at once (every instance refuses it from the next request)."""
 
     async def work(admin: UserAdmin) -> None:
-        revoked = await admin.revoke_key(key, owner=None)
+        revoked = await admin.revoke_key(key, ALL_USERS)
         typer.echo(f"revoked {revoked.prefix}… (id {revoked.id})")
 
     _run(work)

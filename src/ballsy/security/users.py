@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ballsy.errors import Conflict, InvalidInput, NotFound
 from ballsy.names import valid_client_id
+from ballsy.scope import Scope
 from ballsy.security.api_keys import new_api_key
 from ballsy.security.passwords import hash_password
 from ballsy.security.principal import ROLES, Role, as_role
@@ -167,10 +168,10 @@ class UserAdmin:
         async with self.database.transaction() as session:
             return [key_info(k) for k in await ApiKeyRepository(session).list_for(user_id)]
 
-    async def revoke_key(self, key_id: str, *, owner: str | None) -> KeyInfo:
-        """Revoke by id or display prefix; ``owner`` scopes it (another's key: 404)."""
+    async def revoke_key(self, key_id: str, scope: Scope) -> KeyInfo:
+        """Revoke by id or display prefix, if ``scope`` sees it (another's key: 404)."""
         async with self.database.transaction() as session:
-            key = await ApiKeyRepository(session).revoke(key_id, user_id=owner)
+            key = await ApiKeyRepository(session).revoke(key_id, scope)
         if key is None:
             raise NotFound("no API key with that id")
         return key_info(key)
