@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ballsy.accounts.service import Accounts
 from ballsy.realtime.client import VoiceClient
-from ballsy.security.users import UserAdmin
 from ballsy.store.db import Database
 from tests.conftest import FIXTURES, REDIS_SERVER, make_settings
 from tests.servers import BALLSY, BallsyServer, create_database, drop_database, stop_all
@@ -141,7 +141,7 @@ async def fleet(
     try:
         for server in servers:
             await asyncio.to_thread(server.wait_ready, 120)
-        admin = UserAdmin(database)
+        admin = Accounts(database)
         keys = {}
         for name in ("ada", "bob", "cy", "dee", *(f"voice{i}" for i in range(VOICE_USERS))):
             user = await admin.create_user(name, role="admin" if name == "ada" else "user")

@@ -16,7 +16,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from ballsy.api.voice import reply_audio_path
+from ballsy.assistant.spoken_turn import reply_audio_path
 from ballsy.services import Services
 from tests.conftest import FIXTURES
 from tests.security.conftest import Caller, make_user
@@ -162,9 +162,7 @@ async def test_lists_show_only_the_callers_own_jobs_and_keys(
     assert jobs == [] and [key["id"] for key in keys] == [other.key_id]
     mine = (await http.get("/api/transcriptions", headers=owner.headers)).json()["items"]
     assert [job["id"] for job in mine] == [job_url.rsplit("/", 1)[-1]]
-    my_keys = {
-        key["id"] for key in (await http.get("/api/auth/keys", headers=owner.headers)).json()
-    }
+    my_keys = (await http.get("/api/auth/keys", headers=owner.headers)).json()
     assert {key["id"] for key in my_keys} == {owner.key_id, key_url.rsplit("/", 1)[-1]}
     # Every user's jobs and keys are behind the admin role.
     for url in ("/api/admin/jobs", f"/api/admin/users/{owner.id}/keys", "/api/admin/users"):

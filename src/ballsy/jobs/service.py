@@ -240,13 +240,21 @@ class JobService:
         transcript = build_transcript(segments_of(chunks), language=job.language, duration=duration)
         return render(transcript, fmt, JobOptions.from_json(job.options))
 
-    async def download_url(self, scope: Scope, job_id: str, fmt: OutputFormat) -> str | None:
-        """A signed URL of a stored output (cloud storage), or None (serve it ourselves)."""
+    async def get_with_downloads(self, scope: Scope, job_id: str) -> tuple[JobView, dict[str, str]]:
+        """The job and, once done, signed URLs of its stored outputs by format (cloud
+        storage; none when outputs are served by the API itself)."""
         job = await self._row(scope, job_id)
-        key = job.outputs.get(fmt)
-        if job.status != "done" or key is None:
-            return None
-        return await self.outputs.signed_url(str(key), self.settings.job_signed_url_ttl)
+        view = JobView.of(job)
+        urls: dict[str, str] = {}
+        if view.status == "done":
+            for fmt in view.options.formats:
+                key = job.outputs.get(fmt)
+                if key is None:
+                    continue
+                signed = await self.outputs.signed_url(str(key), self.settings.job_signed_url_ttl)
+                if signed:
+                    urls[fmt] = signed
+        return view, urls
 
     async def events(self, scope: Scope, job_id: str) -> AsyncIterator[JobView]:
         """The job now, then after every change, until it ends (SSE)."""
