@@ -39,6 +39,7 @@ async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
     from ballsy.config import Settings
     from ballsy.jobs.options import JobEvent, JobOptions
     from ballsy.jobs.service import JobService
+    from ballsy.scope import ALL_USERS
     from ballsy.store.db import Database
     from ballsy.store.repositories import UserRepository
 
@@ -68,8 +69,8 @@ async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
     started = time.perf_counter()
     status = await service.run_here(view.id, events.append)
     seconds = time.perf_counter() - started
-    text = await service.result(None, view.id, "txt")
-    done = await service.get(None, view.id)
+    text = await service.result(ALL_USERS, view.id, "txt")
+    done = await service.get(ALL_USERS, view.id)
     await service.close()
     await database.dispose()
     running = [e for e in events if e.status == "running"]
@@ -156,6 +157,7 @@ def run_raw(audio: Any, reference: str) -> dict[str, Any]:
 async def short_job_behind_long(long_wav: Path, short_wav: Path) -> dict[str, Any]:
     """An embedded worker (JOB_CONCURRENCY=2) busy with a long job; then a short one."""
     from ballsy.jobs.options import JobOptions
+    from ballsy.scope import ALL_USERS
     from ballsy.services import Services
     from ballsy.speech.audio import decode_audio
     from ballsy.speech.stt import TranscribeOptions
@@ -179,7 +181,7 @@ async def short_job_behind_long(long_wav: Path, short_wav: Path) -> dict[str, An
         return view.id
 
     async def wait(job_id: str, status: str = "done") -> None:
-        while (await jobs.get(None, job_id)).status != status:  # noqa: ASYNC110 - a DB row
+        while (await jobs.get(ALL_USERS, job_id)).status != status:  # noqa: ASYNC110 - a DB row
             await asyncio.sleep(0.02)
 
     async def voice_turn() -> float:
@@ -196,14 +198,14 @@ async def short_job_behind_long(long_wav: Path, short_wav: Path) -> dict[str, An
     alone = time.perf_counter() - started
 
     long_id = await submit(long_wav)
-    while (await jobs.get(None, long_id)).chunks_done < 1:  # noqa: ASYNC110 - a DB row
+    while (await jobs.get(ALL_USERS, long_id)).chunks_done < 1:  # noqa: ASYNC110 - a DB row
         await asyncio.sleep(0.05)
     busy_voice = sorted([await voice_turn() for _ in range(5)])
     started = time.perf_counter()
     await wait(await submit(short_wav))
     behind = time.perf_counter() - started
-    long_left = (await jobs.get(None, long_id)).status
-    await jobs.cancel(None, long_id)
+    long_left = (await jobs.get(ALL_USERS, long_id)).status
+    await jobs.cancel(ALL_USERS, long_id)
     await services.close()
     return {
         "short_job_alone_s": round(alone, 2),

@@ -10,11 +10,11 @@ from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 
+from ballsy.accounts.cli import users_cli
 from ballsy.capacity.cli import bench_cli, plan
 from ballsy.config import ServerRole, Settings
 from ballsy.errors import BallsyError
 from ballsy.jobs.cli import jobs_cli
-from ballsy.security.admin_cli import users_cli
 from ballsy.store.db import Database
 
 T = TypeVar("T")
@@ -192,9 +192,7 @@ def say(
     speed: Annotated[float, typer.Option(min=0.25, max=4.0, help="Speaking speed.")] = 1.0,
 ) -> None:
     """Speak TEXT into an audio file offline (format from the file extension)."""
-    import numpy as np
-
-    from ballsy.speech.audio import encode_audio
+    from ballsy.assistant.spoken_turn import speak
     from ballsy.speech.service import SpeechService
 
     fmt = output.suffix.lstrip(".").lower() or "wav"
@@ -203,9 +201,8 @@ def say(
     async def _run() -> bytes:
         speech = SpeechService(settings)
         try:
-            chunks = await speech.synthesize(text, voice=voice, speed=speed, engine=engine)
-            samples = np.concatenate([chunk async for chunk in chunks])
-            return encode_audio(samples, speech.sample_rate_for(engine), fmt)
+            # The same synthesis and encoding as a POST /api/voice reply.
+            return await speak(speech, text, voice=voice, speed=speed, engine=engine, fmt=fmt)
         finally:
             await speech.close()
 

@@ -7,6 +7,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
+from ballsy.accounts.service import Accounts
 from ballsy.assistant.preferences import PreferencesService
 from ballsy.assistant.service import Assistant
 from ballsy.config import Settings
@@ -19,7 +20,6 @@ from ballsy.realtime.connections import ConnectionRegistry
 from ballsy.realtime.wire.penalties import OverrunPenalties
 from ballsy.security.service import AuthService
 from ballsy.security.spend import SpendGuard
-from ballsy.security.users import UserAdmin
 from ballsy.speech.runtime import InferenceRuntime
 from ballsy.speech.service import SpeechService
 from ballsy.speech.turn_model import shared_smart_turn
@@ -46,7 +46,7 @@ class Services:
     sessions: SessionSlots
     limits: RateLimits
     auth: AuthService
-    users: UserAdmin
+    users: Accounts
     spend: SpendGuard
     # Transcription jobs; a worker runs in this process only with the embedded queue.
     jobs: JobService
@@ -83,7 +83,7 @@ class Services:
             sessions=SessionSlots(state, settings),
             limits=limits,
             auth=AuthService(settings, database, state, limits),
-            users=UserAdmin(database),
+            users=Accounts(database),
             spend=spend,
             jobs=JobService(settings, database, interactive=runtime),
             listeners=listeners,

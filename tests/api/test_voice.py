@@ -11,7 +11,9 @@ from urllib.parse import unquote
 import httpx
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from ballsy.cli import cli
 from ballsy.speech.audio import decode_audio, encode_audio
 from ballsy.speech.stt import TranscribeOptions
 
@@ -49,6 +51,8 @@ async def test_spoken_math_gets_a_spoken_answer(
     history = (await client.get("/api/history", params={"client_id": client_id})).json()
     item = history["items"][0]
     assert item["source"] == "voice" and item["text"] == body["text"] and "84" in item["reply"]
+    # The row keeps the stages the answer showed (persisting is timed after the write).
+    assert set(item["timings"]) == set(body["timings"]) - {"persist_ms"}
 
 
 async def test_reply_as_url_is_scoped_to_its_user(
@@ -125,3 +129,15 @@ async def test_bad_voice_input(client: httpx.AsyncClient, data: bytes, code: str
 async def test_missing_file_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/voice", data={"client_id": "x"})
     assert response.status_code == 422
+
+
+def test_say_speaks_into_a_file_as_a_voice_reply_is_spoken(tmp_path: Path) -> None:
+    """``ballsy say`` is the spoken turn's last stage (``assistant.spoken_turn.speak``)."""
+    runner = CliRunner()
+    env = {"BALLSY_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    out = tmp_path / "answer.wav"
+    said = runner.invoke(cli, ["say", "Eighty four.", "--engine", "piper", "-o", str(out)], env=env)
+    assert said.exit_code == 0, said.output
+    assert decode_audio(out.read_bytes()).duration > 0.3
+    nothing = runner.invoke(cli, ["say", "   ", "-o", str(tmp_path / "x.wav")], env=env)
+    assert nothing.exit_code == 2 and "no text to speak" in nothing.output

@@ -18,8 +18,8 @@ import asyncpg
 import httpx
 import pytest
 
+from ballsy.accounts.service import Accounts
 from ballsy.app import create_app
-from ballsy.security.users import UserAdmin
 from ballsy.store.db import Database
 from tests.conftest import make_settings
 from tests.deploy.conftest import DEPLOY
@@ -89,7 +89,7 @@ async def fill(url: str, data_dir: Path) -> None:
     """Users, keys, turns and settings, written by the app's own code paths."""
     settings = make_settings(data_dir, url, auth_mode="apikey")
     database = Database(settings)
-    admin = UserAdmin(database)
+    admin = Accounts(database)
     keys = []
     for name in ("ada", "bob"):
         user = await admin.create_user(name, role="admin" if name == "ada" else "user")

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ballsy.security.users import UserAdmin
+from ballsy.accounts.service import Accounts
 from ballsy.store.db import Database
 from ballsy.testing.voice_client import VoiceClient
 from tests.conftest import FIXTURES, REDIS_SERVER, make_settings
@@ -141,7 +141,7 @@ async def fleet(
     try:
         for server in servers:
             await asyncio.to_thread(server.wait_ready, 120)
-        admin = UserAdmin(database)
+        admin = Accounts(database)
         keys = {}
         for name in ("ada", "bob", "cy", "dee", *(f"voice{i}" for i in range(VOICE_USERS))):
             user = await admin.create_user(name, role="admin" if name == "ada" else "user")

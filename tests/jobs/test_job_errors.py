@@ -12,6 +12,7 @@ from ballsy.jobs.chunking import probe_media
 from ballsy.jobs.options import JobOptions
 from ballsy.jobs.runner import INTERNAL_ERROR_MESSAGE, JobRunner
 from ballsy.jobs.service import JobService
+from ballsy.scope import Owner
 from ballsy.store.db import Database
 from ballsy.store.repositories import UserRepository
 from tests.conftest import FIXTURES
@@ -43,7 +44,7 @@ async def test_raw_exception_text_is_never_a_job_error(
             options=JobOptions(model=settings.stt_model), dispatch=False,
         )  # fmt: skip
         assert await service.run_here(view.id) == "failed"
-        failed = await service.get(user.id, view.id)
+        failed = await service.get(Owner(user.id), view.id)
         assert failed.error_code == "internal_error"
         assert failed.error is not None and secret not in failed.error
         assert INTERNAL_ERROR_MESSAGE in failed.error

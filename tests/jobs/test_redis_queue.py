@@ -17,6 +17,7 @@ from ballsy.config import Settings
 from ballsy.jobs.options import JobOptions
 from ballsy.jobs.queue.redis import SaqJobQueue
 from ballsy.jobs.service import JobService
+from ballsy.scope import ALL_USERS
 from ballsy.store.db import Database
 from ballsy.store.repositories import UserRepository
 from tests.jobs.conftest import job_settings, speech_wav
@@ -68,7 +69,7 @@ async def test_redis_restart_loses_no_queued_job(redis_server: RedisServer, tmp_
         await worker.start(run_worker=True)
         deadline = time.monotonic() + 60
         for job_id in [*queued, late]:
-            while (view := await web.get(None, job_id)).status != "done":
+            while (view := await web.get(ALL_USERS, job_id)).status != "done":
                 assert view.status in ("queued", "running"), view
                 assert time.monotonic() < deadline, view
                 await asyncio.sleep(0.1)

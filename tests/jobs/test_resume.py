@@ -22,6 +22,7 @@ from ballsy.jobs.chunking import RATE
 from ballsy.jobs.options import JobOptions
 from ballsy.jobs.results import segments_of
 from ballsy.jobs.service import JobService
+from ballsy.scope import ALL_USERS
 from ballsy.store.db import Database
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import TranscriptionChunk, TranscriptionJob
@@ -55,7 +56,7 @@ async def read_job(
 ) -> tuple[TranscriptionJob, list[TranscriptionChunk]]:
     async with database.transaction() as session:
         repo = JobRepository(session)
-        job = await repo.get(job_id, user_id=None)
+        job = await repo.get(job_id, ALL_USERS)
         assert job is not None
         return job, await repo.chunks(job_id)
 

@@ -42,7 +42,7 @@ async def make_user(
         name or f"u-{uuid.uuid4().hex[:10]}", role=role, password=password
     )
     issued = await services.users.create_key(user.id)
-    return Caller(user.id, user.name, issued.secret, issued.key.id)
+    return Caller(user.id, user.name, issued.secret, issued.id)
 
 
 def secure_settings(

@@ -16,7 +16,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from ballsy.api.voice import reply_audio_path
+from ballsy.assistant.spoken_turn import reply_audio_path
 from ballsy.services import Services
 from tests.conftest import FIXTURES
 from tests.security.conftest import Caller, make_user
@@ -149,3 +149,21 @@ async def test_admin_object_routes_are_forbidden_to_users(
         response = await http.request(method, url, json={}, headers=intruder.headers)
         assert response.status_code == 403, f"{method} {url}"
     assert (await http.get("/api/auth/me", headers=owner.headers)).status_code == 200
+
+
+async def test_lists_show_only_the_callers_own_jobs_and_keys(
+    secure_app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    owner, other = await make_user(secure_app), await make_user(secure_app)
+    job_url = await a_job(secure_app, http, owner)
+    key_url = await an_api_key(secure_app, http, owner)
+    jobs = (await http.get("/api/transcriptions", headers=other.headers)).json()["items"]
+    keys = (await http.get("/api/auth/keys", headers=other.headers)).json()
+    assert jobs == [] and [key["id"] for key in keys] == [other.key_id]
+    mine = (await http.get("/api/transcriptions", headers=owner.headers)).json()["items"]
+    assert [job["id"] for job in mine] == [job_url.rsplit("/", 1)[-1]]
+    my_keys = (await http.get("/api/auth/keys", headers=owner.headers)).json()
+    assert {key["id"] for key in my_keys} == {owner.key_id, key_url.rsplit("/", 1)[-1]}
+    # Every user's jobs and keys are behind the admin role.
+    for url in ("/api/admin/jobs", f"/api/admin/users/{owner.id}/keys", "/api/admin/users"):
+        assert (await http.get(url, headers=other.headers)).status_code == 403, url

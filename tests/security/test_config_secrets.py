@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from ballsy.accounts.keys import hash_api_key, looks_like_api_key, new_api_key
 from ballsy.config import DEFAULT_JWT_SECRET
 from ballsy.errors import ConfigurationError
-from ballsy.security.api_keys import hash_api_key, looks_like_api_key, new_api_key
 from ballsy.security.passwords import hash_password, verify_password
 from ballsy.security.secrets import redact_url, resolve_secret_references
 from ballsy.security.tokens import TokenInvalid, TokenIssuer

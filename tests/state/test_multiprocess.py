@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ballsy.security.users import UserAdmin
+from ballsy.accounts.service import Accounts
 from ballsy.store.db import Database
 from tests.conftest import REDIS_SERVER, make_settings
 from tests.servers import BallsyServer, create_database, drop_database, start_servers, stop_all
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 @dataclass
 class Cluster:
     servers: list[BallsyServer]
-    admin: UserAdmin
+    admin: Accounts
 
     async def user_key(self, role: str = "user") -> dict[str, str]:
         user = await self.admin.create_user(f"mp-{uuid.uuid4().hex[:8]}", role=role)
@@ -57,7 +57,7 @@ async def cluster(
     servers = await asyncio.to_thread(start_servers, 4, data_dir, env)
     database = Database(make_settings(Path(data_dir), database_url))
     try:
-        yield Cluster(servers, UserAdmin(database))
+        yield Cluster(servers, Accounts(database))
     finally:
         await database.dispose()
         await asyncio.to_thread(stop_all, servers)

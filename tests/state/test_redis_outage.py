@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ballsy.security.users import UserAdmin
+from ballsy.accounts.service import Accounts
 from ballsy.store.db import Database
 from tests.conftest import make_settings
 from tests.servers import (
@@ -81,7 +81,7 @@ async def seconds_until(check: object, limit_s: float = 10.0) -> float:
 @pytest.fixture
 async def outage_setup(
     tmp_path: Path,
-) -> AsyncIterator[tuple[list[BallsyServer], RedisServer, UserAdmin]]:
+) -> AsyncIterator[tuple[list[BallsyServer], RedisServer, Accounts]]:
     redis = RedisServer(tmp_path / "redis").start()
     database_url = await create_database()
     env = {
@@ -99,7 +99,7 @@ async def outage_setup(
     servers = await asyncio.to_thread(start_servers, 2, tmp_path / "servers", env)
     database = Database(make_settings(tmp_path, database_url))
     try:
-        yield servers, redis, UserAdmin(database)
+        yield servers, redis, Accounts(database)
     finally:
         await database.dispose()
         await asyncio.to_thread(stop_all, servers)
@@ -108,7 +108,7 @@ async def outage_setup(
 
 
 async def test_redis_killed_mid_load(
-    outage_setup: tuple[list[BallsyServer], RedisServer, UserAdmin],
+    outage_setup: tuple[list[BallsyServer], RedisServer, Accounts],
 ) -> None:
     servers, redis, users = outage_setup
     user = await users.create_user(f"load-{uuid.uuid4().hex[:6]}")

@@ -11,9 +11,12 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballsy.config import Settings
+from ballsy.scope import ALL_USERS, Owner, Scope
 from ballsy.store.db import Database
-from ballsy.store.models import CommandRecord, User
+from ballsy.store.job_repository import JobRepository
+from ballsy.store.models import ApiKey, CommandRecord, TranscriptionJob, User, utcnow
 from ballsy.store.repositories import (
+    ApiKeyRepository,
     ConversationRepository,
     HistoryRepository,
     SettingsRepository,
@@ -149,3 +152,40 @@ async def test_the_memory_window_moves_in_steps(session: AsyncSession) -> None:
         firsts.append(window[0].content)
     # 12 messages, steps of 6: the first message changes every third turn, not every turn.
     assert firsts == ["q0"] * 6 + ["q3"] * 3 + ["q6"]
+
+
+async def test_jobs_are_read_and_cancelled_only_within_their_scope(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    alice, bob = await users.get_or_create("j-alice"), await users.get_or_create("j-bob")
+    jobs = JobRepository(session)
+    job = await jobs.add(TranscriptionJob(user_id=alice.id, media_key="jobs/a/x.wav"))
+    await jobs.add(TranscriptionJob(user_id=bob.id, media_key="jobs/b/y.wav"))
+    assert await jobs.get(job.id, Owner(bob.id)) is None
+    assert await jobs.get(job.id, Owner(alice.id)) is job
+    assert await jobs.get(job.id, ALL_USERS) is job
+    assert {j.user_id for j in await jobs.page(Owner(alice.id), limit=10)} == {alice.id}
+    assert {alice.id, bob.id} <= {j.user_id for j in await jobs.page(ALL_USERS, limit=10)}
+    assert not await jobs.cancel(job.id, Owner(bob.id), utcnow())
+    assert await jobs.cancel(job.id, Owner(alice.id), utcnow())
+
+
+async def test_keys_are_revoked_only_within_their_scope(session: AsyncSession) -> None:
+    users = UserRepository(session)
+    alice, bob = await users.get_or_create("k-alice"), await users.get_or_create("k-bob")
+    keys = ApiKeyRepository(session)
+    key = await keys.add(ApiKey(user_id=alice.id, prefix="bk_scope1234", key_hash="h" * 64))
+    assert await keys.revoke(key.id, Owner(bob.id)) is None
+    assert key.revoked_at is None
+    revoked = await keys.revoke(key.prefix, ALL_USERS)
+    assert revoked is key and key.revoked_at is not None
+
+
+@pytest.mark.parametrize("scope", [None, "user-id"])
+async def test_a_missing_scope_is_refused_not_read_as_everyone(
+    session: AsyncSession, scope: object
+) -> None:
+    no_scope: Scope = scope  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="Scope is required"):
+        await JobRepository(session).page(no_scope, limit=1)
+    with pytest.raises(TypeError, match="Scope is required"):
+        await ApiKeyRepository(session).revoke("x", no_scope)

@@ -11,21 +11,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ballsy.admin.analytics import MAX_ROWS, TurnAnalytics, Window, analyze, window_bounds
-from ballsy.admin.configuration import masked_settings
-from ballsy.admin.counters import ErrorCounters, read_counters
-from ballsy.admin.live import live_connections
-from ballsy.api.auth import KeyCreated, KeyCreateIn, KeyOut
-from ballsy.api.deps import ServicesDep, require_admin
+from ballsy.accounts.schemas import (
+    KeyCreated,
+    KeyCreateIn,
+    KeyOut,
+    UserCreatedOut,
+    UserCreateIn,
+    UserOut,
+    UserUpdateIn,
+)
+from ballsy.admin.analytics import MAX_ROWS, TurnAnalytics, Window
+from ballsy.admin.counters import ErrorCounters
+from ballsy.admin.reports import Analytics
+from ballsy.api.deps import AccountsDep, AdminDep, require_admin
 from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
 from ballsy.jobs.options import JobStatus
-from ballsy.names import ClientId
-from ballsy.security.users import UserInfo
-from ballsy.store.analytics_repository import TurnAnalyticsRepository
-from ballsy.store.job_repository import JobRepository
-from ballsy.store.repositories import UsageRepository
+from ballsy.scope import ALL_USERS
 
 router = APIRouter(
     prefix="/api/admin",
@@ -35,51 +38,9 @@ router = APIRouter(
 )
 
 
-class UserOut(BaseModel):
-    id: str
-    name: str
-    role: str
-    active: bool
-    has_password: bool
-    active_keys: int
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: UserInfo) -> UserOut:
-        return cls(
-            id=user.id,
-            name=user.name,
-            role=user.role,
-            active=user.active,
-            has_password=user.has_password,
-            active_keys=user.active_keys,
-            created_at=user.created_at,
-        )
-
-
-class UserCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: ClientId
-    role: str = Field(default="user", max_length=5, pattern=r"^(user|admin)$")
-    password: str | None = Field(default=None, min_length=10, max_length=1024)
-    with_key: bool = True
-
-
-class UserCreatedOut(BaseModel):
-    user: UserOut
-    key: KeyCreated | None
-
-
-class UserUpdateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: str | None = Field(default=None, max_length=5, pattern=r"^(user|admin)$")
-    active: bool | None = None
-    password: str | None = Field(default=None, min_length=10, max_length=1024)
-
-
 class UsageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     user_id: str
     tokens: int
     requests: int
@@ -87,74 +48,62 @@ class UsageOut(BaseModel):
 
 @router.get("/users", response_model=list[UserOut])
 async def list_users(
-    services: ServicesDep,
+    accounts: AccountsDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[UserOut]:
-    return [UserOut.of(u) for u in await services.users.list_users(limit=limit, offset=offset)]
+    return await accounts.list_users(limit=limit, offset=offset)
 
 
 @router.post("/users", response_model=UserCreatedOut, status_code=status.HTTP_201_CREATED)
-async def create_user(body: UserCreateIn, services: ServicesDep) -> UserCreatedOut:
-    user = await services.users.create_user(body.name, role=body.role, password=body.password)
-    key = await services.users.create_key(user.id) if body.with_key else None
-    return UserCreatedOut(user=UserOut.of(user), key=KeyCreated.issued(key) if key else None)
+async def create_user(body: UserCreateIn, accounts: AccountsDep) -> UserCreatedOut:
+    return await accounts.register(
+        body.name, role=body.role, password=body.password, with_key=body.with_key
+    )
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-async def update_user(user_id: ObjectId, body: UserUpdateIn, services: ServicesDep) -> UserOut:
-    user = await services.users.update_user(
+async def update_user(user_id: ObjectId, body: UserUpdateIn, accounts: AccountsDep) -> UserOut:
+    return await accounts.update_user(
         user_id, active=body.active, role=body.role, password=body.password
     )
-    return UserOut.of(user)
 
 
 @router.get("/users/{user_id}/keys", response_model=list[KeyOut])
-async def list_user_keys(user_id: ObjectId, services: ServicesDep) -> list[KeyOut]:
-    await services.users.get_user(user_id)  # 404 for an unknown user, not an empty list
-    return [KeyOut.of(key) for key in await services.users.list_keys(user_id)]
+async def list_user_keys(user_id: ObjectId, accounts: AccountsDep) -> list[KeyOut]:
+    return await accounts.list_keys(user_id)
 
 
 @router.post(
     "/users/{user_id}/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED
 )
 async def create_user_key(
-    user_id: ObjectId, body: KeyCreateIn, services: ServicesDep
+    user_id: ObjectId, body: KeyCreateIn, accounts: AccountsDep
 ) -> KeyCreated:
-    issued = await services.users.create_key(
-        user_id, name=body.name, expires_in_days=body.expires_in_days
-    )
-    return KeyCreated.issued(issued)
+    return await accounts.create_key(user_id, name=body.name, expires_in_days=body.expires_in_days)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-async def revoke_key(key_id: ObjectId, services: ServicesDep) -> KeyOut:
-    return KeyOut.of(await services.users.revoke_key(key_id, owner=None))
+async def revoke_key(key_id: ObjectId, accounts: AccountsDep) -> KeyOut:
+    return await accounts.revoke_key(key_id, ALL_USERS)
 
 
 @router.get("/state")
-async def state(services: ServicesDep) -> dict[str, Any]:
+async def state(reports: AdminDep) -> dict[str, Any]:
     """Which state backend serves (Redis or the in-process fallback) and active sessions."""
-    return {
-        "state": services.state.status(),
-        "active_sessions": await services.sessions.active_count(),
-        "max_concurrent_sessions": services.settings.max_concurrent_sessions,
-        "auth_mode": services.settings.auth_mode,
-    }
+    return await reports.state_report()
 
 
 @router.get("/usage", response_model=list[UsageOut])
-async def usage(services: ServicesDep) -> list[UsageOut]:
+async def usage(reports: AdminDep) -> list[UsageOut]:
     """Tokens spent on paid LLM providers today (UTC), per user, largest first."""
-    async with services.database.transaction() as session:
-        rows = await UsageRepository(session).on(datetime.now(UTC).date())
-    return [UsageOut(user_id=r.user_id, tokens=r.tokens, requests=r.requests) for r in rows]
+    return [UsageOut.model_validate(row) for row in await reports.usage_today()]
 
 
 @router.get("/config")
-async def config(services: ServicesDep) -> dict[str, Any]:
+async def config(reports: AdminDep) -> dict[str, Any]:
     """The running configuration; secrets show as ``**********``, URL passwords as ***."""
-    return masked_settings(services.settings)
+    return reports.configuration()
 
 
 # --- the dashboard ------------------------------------------------------------------
@@ -231,9 +180,10 @@ class AnalyticsOut(BaseModel):
     errors: ErrorsOut
 
     @classmethod
-    def of(cls, window: Window, stats: TurnAnalytics, counters: ErrorCounters) -> AnalyticsOut:
+    def of(cls, report: Analytics) -> AnalyticsOut:
+        stats: TurnAnalytics = report.turns
         return cls(
-            window=window,
+            window=report.window,
             since=stats.since,
             until=stats.until,
             bucket_seconds=stats.bucket_seconds,
@@ -254,7 +204,7 @@ class AnalyticsOut(BaseModel):
             latency=[_from(StageLatencyOut, s) for s in stats.latency],
             top_skills=[_from(RankedOut, r) for r in stats.top_skills],
             top_providers=[_from(RankedOut, r) for r in stats.top_providers],
-            errors=ErrorsOut.of(counters),
+            errors=ErrorsOut.of(report.errors),
         )
 
 
@@ -266,19 +216,15 @@ def _from(model: type[_Model], value: object) -> _Model:
 
 
 @router.get("/analytics", response_model=AnalyticsOut)
-async def analytics(services: ServicesDep, window: Window = "7d") -> AnalyticsOut:
+async def analytics(reports: AdminDep, window: Window = "7d") -> AnalyticsOut:
     """Turns and conversations over time, stage latency percentiles, top skills and
     providers (from stored turns), and error counts (from this process's metrics)."""
-    now = datetime.now(UTC)
-    since, _, _ = window_bounds(window, now)
-    async with services.database.transaction() as session:
-        rows = await TurnAnalyticsRepository(session).turns_since(since, limit=MAX_ROWS + 1)
-    truncated = len(rows) > MAX_ROWS
-    stats = analyze(rows[:MAX_ROWS], window, now, truncated=truncated)
-    return AnalyticsOut.of(window, stats, read_counters(services.settings))
+    return AnalyticsOut.of(await reports.analytics(window))
 
 
 class LiveConnectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     endpoint: str
     path: str
     user_id: str | None
@@ -288,37 +234,31 @@ class LiveConnectionOut(BaseModel):
     opened_at: datetime
     seconds: float
 
+    @field_validator("opened_at", mode="before")
+    @classmethod
+    def _from_epoch(cls, value: Any) -> Any:
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else value
+
 
 class LiveOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     active_sessions: int = Field(description="Voice sessions holding a slot, all instances.")
     max_concurrent_sessions: int
     connections: list[LiveConnectionOut] = Field(description="This process's open sockets.")
 
 
 @router.get("/live", response_model=LiveOut)
-async def live(services: ServicesDep) -> LiveOut:
+async def live(reports: AdminDep) -> LiveOut:
     """Voice sessions right now: the shared count and this instance's connections."""
-    connections = [
-        LiveConnectionOut(
-            endpoint=c.endpoint,
-            path=c.path,
-            user_id=c.user_id,
-            user=c.user,
-            auth=c.auth,
-            client_ip=c.client_ip,
-            opened_at=datetime.fromtimestamp(c.opened_at, UTC),
-            seconds=c.seconds,
-        )
-        for c in live_connections(services.connections)
-    ]
-    return LiveOut(
-        active_sessions=await services.sessions.active_count(),
-        max_concurrent_sessions=services.settings.max_concurrent_sessions,
-        connections=connections,
-    )
+    return LiveOut.model_validate(await reports.live())
 
 
 class AdminJobOut(BaseModel):
+    """A job in the dashboard's list: validated from the job's read schema."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     status: str
     filename: str
@@ -332,33 +272,17 @@ class AdminJobOut(BaseModel):
 
 
 class JobsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     counts: dict[str, int] = Field(description="Every job in the database, by status.")
     recent: list[AdminJobOut]
 
 
 @router.get("/jobs", response_model=JobsOut)
 async def jobs(
-    services: ServicesDep,
+    reports: AdminDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     job_status: Annotated[JobStatus | None, Query(alias="status")] = None,
 ) -> JobsOut:
     """Transcription jobs of every user: counts by status and the newest ones."""
-    async with services.database.transaction() as session:
-        counts = await JobRepository(session).count_by_status()
-    views = await services.jobs.list(None, limit=limit, status=job_status)
-    recent = [
-        AdminJobOut(
-            id=v.id,
-            status=v.status,
-            filename=v.filename,
-            duration=v.duration,
-            processed_seconds=v.processed_seconds,
-            fraction=v.fraction,
-            attempts=v.attempts,
-            error_code=v.error_code,
-            created_at=v.created_at,
-            finished_at=v.finished_at,
-        )
-        for v in views
-    ]
-    return JobsOut(counts=counts, recent=recent)
+    return JobsOut.model_validate(await reports.jobs_report(limit=limit, status=job_status))

@@ -6,15 +6,14 @@ everything else acts on the authenticated caller and only on their own keys.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.accounts.schemas import KeyCreated, KeyCreateIn, KeyOut
+from ballsy.api.deps import AccountsDep, AuthDep, CurrentUser
 from ballsy.api.openapi import ObjectId, errors
+from ballsy.scope import Owner
 from ballsy.security.tokens import TokenPair
-from ballsy.security.users import IssuedKey, KeyInfo
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(403))
 
@@ -56,59 +55,22 @@ class MeOut(BaseModel):
     auth: str = Field(description="How this request authenticated: none, apikey, jwt.")
 
 
-class KeyOut(BaseModel):
-    id: str
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, key: KeyInfo) -> KeyOut:
-        return cls(
-            id=key.id,
-            name=key.name,
-            prefix=key.prefix,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-            expires_at=key.expires_at,
-            revoked_at=key.revoked_at,
-        )
-
-
-class KeyCreated(KeyOut):
-    key: str = Field(description="The API key. Shown this once; only its hash is kept.")
-
-    @classmethod
-    def issued(cls, issued: IssuedKey) -> KeyCreated:
-        return cls(**KeyOut.of(issued.key).model_dump(), key=issued.secret)
-
-
-class KeyCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="default", min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
-
-
 class TicketOut(BaseModel):
     ticket: str = Field(description="Pass as ?ticket= when opening the WebSocket; works once.")
     expires_in: int
 
 
 @router.post("/token", response_model=TokenOut, responses=errors(401, 404, 429))
-async def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
+async def login(body: LoginIn, request: Request, auth: AuthDep) -> TokenOut:
     """Password login (``AUTH_MODE=jwt``): an access and a refresh token."""
     client_ip = request.client.host if request.client else "unknown"
-    return TokenOut.of(await services.auth.login(body.username, body.password, client_ip))
+    return TokenOut.of(await auth.login(body.username, body.password, client_ip))
 
 
 @router.post("/refresh", response_model=TokenOut, responses=errors(401, 404))
-async def refresh(body: RefreshIn, services: ServicesDep) -> TokenOut:
+async def refresh(body: RefreshIn, auth: AuthDep) -> TokenOut:
     """A new token pair; the refresh token sent is spent."""
-    return TokenOut.of(await services.auth.refresh(body.refresh_token))
+    return TokenOut.of(await auth.refresh(body.refresh_token))
 
 
 @router.get("/me", response_model=MeOut)
@@ -117,26 +79,25 @@ async def me(user: CurrentUser) -> MeOut:
 
 
 @router.get("/keys", response_model=list[KeyOut])
-async def my_keys(user: CurrentUser, services: ServicesDep) -> list[KeyOut]:
-    return [KeyOut.of(key) for key in await services.users.list_keys(user.user_id)]
+async def my_keys(user: CurrentUser, accounts: AccountsDep) -> list[KeyOut]:
+    return await accounts.list_keys(user.user_id)
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
-async def create_my_key(body: KeyCreateIn, user: CurrentUser, services: ServicesDep) -> KeyCreated:
-    issued = await services.users.create_key(
+async def create_my_key(body: KeyCreateIn, user: CurrentUser, accounts: AccountsDep) -> KeyCreated:
+    return await accounts.create_key(
         user.user_id, name=body.name, expires_in_days=body.expires_in_days
     )
-    return KeyCreated.issued(issued)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-async def revoke_my_key(key_id: ObjectId, user: CurrentUser, services: ServicesDep) -> KeyOut:
+async def revoke_my_key(key_id: ObjectId, user: CurrentUser, accounts: AccountsDep) -> KeyOut:
     """Revoke one of your keys (someone else's key id is a 404)."""
-    return KeyOut.of(await services.users.revoke_key(key_id, owner=user.user_id))
+    return await accounts.revoke_key(key_id, Owner(user.user_id))
 
 
 @router.post("/ws-ticket", response_model=TicketOut)
-async def ws_ticket(user: CurrentUser, services: ServicesDep) -> TicketOut:
+async def ws_ticket(user: CurrentUser, auth: AuthDep) -> TicketOut:
     """A short-lived, single-use ticket for a browser's WebSocket (no headers there)."""
-    ticket = await services.auth.issue_ws_ticket(user)
-    return TicketOut(ticket=ticket, expires_in=services.auth.ticket_ttl)
+    ticket = await auth.issue_ws_ticket(user)
+    return TicketOut(ticket=ticket, expires_in=auth.ticket_ttl)

@@ -6,7 +6,6 @@ answer in the OpenAI error shape so the official SDKs raise their usual exceptio
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,9 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ballsy.errors import BallsyError, DatabaseUnavailable
+from ballsy.observability.logging import get_logger
 from ballsy.store.db import CONNECTION_ERRORS, is_unavailable
 
-log = logging.getLogger("ballsy.api")
+log = get_logger("ballsy.api")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -64,7 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BallsyError)
     async def _ballsy(request: Request, exc: BallsyError) -> JSONResponse:
         if exc.status_code >= 500:
-            log.warning("ballsy.api.service_error", extra={"code": exc.code})
+            log.warning("ballsy.api.service_error", code=exc.code, status=exc.status_code)
         return error_response(
             request, exc.status_code, exc.code, exc.message, exc.detail, exc.headers() or None
         )
@@ -91,7 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # server as a crash): a database outage is an answer, 503, retry shortly.
         if not is_unavailable(exc):
             return await _unexpected(request, exc)
-        log.warning("ballsy.api.database_unavailable", extra={"error": type(exc).__name__})
+        log.warning("ballsy.api.database_unavailable", error=type(exc).__name__)
         down = DatabaseUnavailable("the database is unavailable; retry shortly")
         return error_response(request, 503, down.code, down.message, headers=down.headers())
 

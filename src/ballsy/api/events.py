@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.deps import CurrentUser, ListenersDep
 
 router = APIRouter(prefix="/api", tags=["assistant"])
 
@@ -26,11 +26,11 @@ HEARTBEAT_S = 15.0
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def events(request: Request, services: ServicesDep, user: CurrentUser) -> StreamingResponse:
+async def events(request: Request, listeners: ListenersDep, user: CurrentUser) -> StreamingResponse:
     """Notices for the authenticated user as they fire, until the client goes away."""
 
     async def stream() -> AsyncIterator[str]:
-        with services.listeners.stream(user.name) as queue:
+        with listeners.stream(user.name) as queue:
             yield ": connected\n\n"
             while not await request.is_disconnected():
                 try:

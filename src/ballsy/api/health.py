@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ballsy.api.deps import ServicesDep
+from ballsy.api.deps import ReadinessDep
 from ballsy.observability import metrics
 
 router = APIRouter(tags=["operations"])
@@ -58,23 +58,17 @@ def _free_disk(path: Path, min_free_mb: int) -> Callable[[], Awaitable[None]]:
 
 
 @router.get("/ready")
-async def ready(services: ServicesDep) -> JSONResponse:
-    settings = services.settings
-    checks: dict[str, Callable[[], Awaitable[Any]]] = {
-        "database": services.database.ping,
-        "llm": services.llms.default.check,
-        # Loads the default STT and TTS models if they are not in memory yet, so a
-        # ready instance answers its first voice turn warm.
-        "speech": services.speech.preload,
-        "disk": _free_disk(settings.data_dir, settings.ready_min_free_disk_mb),
+async def ready(readiness: ReadinessDep) -> JSONResponse:
+    checks = {
+        **readiness.checks,
+        "disk": _free_disk(readiness.data_dir, readiness.min_free_disk_mb),
     }
     results = await asyncio.gather(*(_timed(check) for check in checks.values()))
     detail = dict(zip(checks, results, strict=True))
     # Shared state is reported, not required: with Redis down the instance serves on
     # per-instance fallbacks (degraded), and failing readiness would take every
     # instance out of the load balancer at once.
-    state = services.state.status()
-    detail["state"] = {"ok": True, "ms": 0.0, **state}
+    detail["state"] = {"ok": True, "ms": 0.0, **readiness.state()}
     for name, result in detail.items():
         metrics.READINESS.labels(name).set(1 if result["ok"] else 0)
     ok = all(result["ok"] for result in results)

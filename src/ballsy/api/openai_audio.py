@@ -18,13 +18,13 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ballsy.api.deps import ServicesDep
+from ballsy.api.deps import SpeechDep
 from ballsy.api.openapi import STREAMED, errors
 from ballsy.errors import InvalidInput, PayloadTooLarge, UnknownModel
 from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS, OPENAI_VOICES
-from ballsy.services import Services
 from ballsy.speech.audio import DecodedAudio, encode_audio
 from ballsy.speech.formats import render_text, verbose_json
+from ballsy.speech.service import SpeechService
 from ballsy.speech.stt import TranscribeOptions, Transcript, stt_spec
 from ballsy.speech.tts import Int16Array
 
@@ -43,20 +43,19 @@ _MEDIA_TYPES = {
 }
 
 
-def resolve_stt_model(services: Services, model: str) -> str:
+def resolve_stt_model(speech: SpeechService, model: str) -> str:
     if model in OPENAI_STT_MODELS:
-        return services.settings.stt_model
-    if model in services.speech.stt_models():
+        return speech.settings.stt_model
+    if model in speech.stt_models():
         return model
-    names = ", ".join([*services.speech.stt_models(), *sorted(OPENAI_STT_MODELS)])
+    names = ", ".join([*speech.stt_models(), *sorted(OPENAI_STT_MODELS)])
     raise UnknownModel(
         f"unknown transcription model '{model}'; available: {names}", detail={"field": "model"}
     )
 
 
-async def read_upload(services: Services, file: UploadFile) -> DecodedAudio:
-    """Check the size, then decode off the loop (errors are clear 4xx, never 500)."""
-    limit = services.settings.max_upload_bytes
+async def read_bytes(file: UploadFile, limit: int) -> bytes:
+    """The uploaded file, refused when it is empty or larger than ``limit`` bytes."""
     if file.size is not None and file.size > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes", detail={"limit": limit})
     data = await file.read(limit + 1)
@@ -64,7 +63,12 @@ async def read_upload(services: Services, file: UploadFile) -> DecodedAudio:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes", detail={"limit": limit})
     if not data:
         raise InvalidInput("the uploaded file is empty", detail={"field": "file"})
-    return await services.speech.decode(data)
+    return data
+
+
+async def read_upload(speech: SpeechService, file: UploadFile) -> DecodedAudio:
+    """Check the size, then decode off the loop (errors are clear 4xx, never 500)."""
+    return await speech.decode(await read_bytes(file, speech.settings.max_upload_bytes))
 
 
 def transcript_response(
@@ -86,9 +90,9 @@ def _sse(event: dict[str, Any]) -> str:
 
 
 async def _stream_transcript(
-    services: Services, audio: DecodedAudio, options: TranscribeOptions, model: str
+    speech: SpeechService, audio: DecodedAudio, options: TranscribeOptions, model: str
 ) -> StreamingResponse:
-    segments = await services.speech.iter_segments(audio.samples, options, model)
+    segments = await speech.iter_segments(audio.samples, options, model)
 
     async def events() -> AsyncIterator[str]:
         parts: list[str] = []
@@ -120,7 +124,7 @@ Granularities = Annotated[list[Literal["word", "segment"]], Form(alias="timestam
 
 @router.post("/transcriptions", responses=STREAMED)
 async def create_transcription(
-    services: ServicesDep,
+    speech: SpeechDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form(max_length=64)] = "whisper-1",
     language: Annotated[str | None, Form(max_length=3, pattern=r"^[a-z]{2,3}$")] = None,
@@ -130,7 +134,7 @@ async def create_transcription(
     timestamp_granularities: Granularities = [],  # noqa: B006 - FastAPI copies defaults
     stream: Annotated[bool, Form()] = False,
 ) -> Response:
-    name = resolve_stt_model(services, model)
+    name = resolve_stt_model(speech, model)
     options = TranscribeOptions(
         language=language,
         prompt=prompt,
@@ -138,10 +142,10 @@ async def create_transcription(
         word_timestamps="word" in timestamp_granularities,
     )
     stt_spec(name).check(options)
-    audio = await read_upload(services, file)
+    audio = await read_upload(speech, file)
     if stream:
-        return await _stream_transcript(services, audio, options, name)
-    transcript = await services.speech.transcribe(audio.samples, options, name)
+        return await _stream_transcript(speech, audio, options, name)
+    transcript = await speech.transcribe(audio.samples, options, name)
     return transcript_response(
         transcript, response_format, task="transcribe", granularities=timestamp_granularities
     )
@@ -149,25 +153,25 @@ async def create_transcription(
 
 @router.post("/translations", responses=STREAMED)
 async def create_translation(
-    services: ServicesDep,
+    speech: SpeechDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form(max_length=64)] = "whisper-1",
     prompt: Annotated[str | None, Form(max_length=2000)] = None,
     response_format: Annotated[TranscriptFormat, Form()] = "json",
     temperature: Annotated[float, Form(ge=0.0, le=1.0)] = 0.0,
 ) -> Response:
-    requested = resolve_stt_model(services, model)
+    requested = resolve_stt_model(speech, model)
     # Translation needs a multilingual model: aliases pick one; an explicit English-only
     # model is refused by check_options with a clear message.
     if model in OPENAI_STT_MODELS:
-        multilingual = [s.name for s in services.speech.stt_model_info() if s.multilingual]
+        multilingual = [s.name for s in speech.stt_model_info() if s.multilingual]
         name = multilingual[0] if multilingual else requested
     else:
         name = requested
     options = TranscribeOptions(prompt=prompt, temperature=temperature, task="translate")
     stt_spec(name).check(options)
-    audio = await read_upload(services, file)
-    transcript = await services.speech.transcribe(audio.samples, options, name)
+    audio = await read_upload(speech, file)
+    transcript = await speech.transcribe(audio.samples, options, name)
     return transcript_response(transcript, response_format, task="translate", granularities=[])
 
 
@@ -183,11 +187,11 @@ class SpeechRequest(BaseModel):
     stream_format: Literal["audio", "sse"] = "audio"
 
 
-def _resolve_tts(services: Services, model: str, voice: str | dict[str, str]) -> tuple[str, str]:
-    engines = services.speech.tts_engines()
+def _resolve_tts(speech: SpeechService, model: str, voice: str | dict[str, str]) -> tuple[str, str]:
+    engines = speech.tts_engines()
     engine: str
     if model in OPENAI_TTS_MODELS:
-        engine = services.settings.tts_engine
+        engine = speech.settings.tts_engine
     elif model in engines:
         engine = model
     else:
@@ -197,8 +201,8 @@ def _resolve_tts(services: Services, model: str, voice: str | dict[str, str]) ->
         )
     name = voice.get("id", "") if isinstance(voice, dict) else voice
     if name in OPENAI_VOICES:
-        return engine, services.speech.default_voice(engine)
-    voices = services.speech.tts_voices(engine)
+        return engine, speech.default_voice(engine)
+    voices = speech.tts_voices(engine)
     if name not in voices:
         raise InvalidInput(
             f"unknown voice '{name}' for {engine}; available: {', '.join(voices)} "
@@ -222,12 +226,10 @@ def streaming_wav_header(sample_rate: int) -> bytes:
 
 
 @router.post("/speech")
-async def create_speech(body: SpeechRequest, services: ServicesDep) -> Response:
-    engine, voice = _resolve_tts(services, body.model, body.voice)
-    rate = services.speech.sample_rate_for(engine)
-    chunks = await services.speech.synthesize(
-        body.input, voice=voice, speed=body.speed, engine=engine
-    )
+async def create_speech(body: SpeechRequest, speech: SpeechDep) -> Response:
+    engine, voice = _resolve_tts(speech, body.model, body.voice)
+    rate = speech.sample_rate_for(engine)
+    chunks = await speech.synthesize(body.input, voice=voice, speed=body.speed, engine=engine)
     fmt = body.response_format
     headers = {"X-Sample-Rate": str(rate)}
     if body.stream_format == "sse":
@@ -259,7 +261,7 @@ async def create_speech(body: SpeechRequest, services: ServicesDep) -> Response:
         return StreamingResponse(pcm(), media_type=_MEDIA_TYPES[fmt], headers=headers)
     pieces = [chunk async for chunk in chunks]
     samples = _concat(pieces)
-    encoded = await services.speech.runtime.run(encode_audio, samples, rate, fmt)
+    encoded = await speech.runtime.run(encode_audio, samples, rate, fmt)
     return Response(encoded, media_type=_MEDIA_TYPES[fmt], headers=headers)
 
 

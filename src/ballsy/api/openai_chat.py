@@ -17,12 +17,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.deps import CurrentUser, LLMsDep, SpeechDep, SpendDep
 from ballsy.api.openapi import STREAMED, errors
 from ballsy.errors import BallsyError, InvalidInput, NotFound
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider, complete
+from ballsy.llm.registry import LLMRegistry
 from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS
-from ballsy.services import Services
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=errors(400, 502))
 # Generous caps (the body limit binds first); they keep every string bounded.
@@ -78,9 +78,8 @@ class ChatRequest(BaseModel):
     n: int = Field(default=1, ge=1, le=1)
 
 
-def _provider_for(services: Services, model: str) -> tuple[LLMProvider, str | None]:
+def _provider_for(llms: LLMRegistry, model: str) -> tuple[LLMProvider, str | None]:
     """(provider, model override) for a requested model name."""
-    llms = services.llms
     if model in llms.names:
         return llms.get(model), None
     for name in llms.names:
@@ -104,19 +103,18 @@ def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> s
 
 @router.post("/chat/completions", response_model=None, responses={**STREAMED, **errors(404, 504)})
 async def chat_completions(
-    body: ChatRequest, services: ServicesDep, user: CurrentUser
+    body: ChatRequest, llms: LLMsDep, spend: SpendDep, user: CurrentUser
 ) -> dict[str, Any] | StreamingResponse:
-    provider, model_override = _provider_for(services, body.model)
+    provider, model_override = _provider_for(llms, body.model)
     # Paid providers count against the caller's daily token cap.
-    provider = services.spend.capped(provider, user.user_id)
+    provider = spend.capped(provider, user.user_id)
+    settings = llms.settings
     messages = [m.as_message() for m in body.messages]
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
     options = GenerationOptions(
-        max_tokens=body.max_completion_tokens
-        or body.max_tokens
-        or services.settings.llm_max_tokens,
+        max_tokens=body.max_completion_tokens or body.max_tokens or settings.llm_max_tokens,
         temperature=(
-            body.temperature if body.temperature is not None else services.settings.llm_temperature
+            body.temperature if body.temperature is not None else settings.llm_temperature
         ),
         model=model_override,
         stop=stop,
@@ -177,14 +175,14 @@ async def chat_completions(
 
 
 @router.get("/models")
-async def list_models(services: ServicesDep) -> dict[str, Any]:
+async def list_models(llms: LLMsDep, speech: SpeechDep) -> dict[str, Any]:
     ids: list[tuple[str, str]] = []
-    for name in services.llms.names:
+    for name in llms.names:
         ids.append((name, "ballsy-llm"))
-        ids.append((services.llms.get(name).default_model, f"ballsy-llm-{name}"))
-    ids += [(name, "ballsy-stt") for name in services.speech.stt_models()]
+        ids.append((llms.get(name).default_model, f"ballsy-llm-{name}"))
+    ids += [(name, "ballsy-stt") for name in speech.stt_models()]
     ids += [(name, "ballsy-stt") for name in sorted(OPENAI_STT_MODELS)]
-    ids += [(name, "ballsy-tts") for name in services.speech.tts_engines()]
+    ids += [(name, "ballsy-tts") for name in speech.tts_engines()]
     ids += [(name, "ballsy-tts") for name in sorted(OPENAI_TTS_MODELS)]
     seen: dict[str, str] = {}
     for model_id, owner in ids:

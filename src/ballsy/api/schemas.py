@@ -1,9 +1,10 @@
-"""Request and response bodies of the REST API (separate in and out shapes)."""
+"""Request bodies of the assistant's REST routes.
+
+What the routes answer with are the services' own read schemas
+(:mod:`ballsy.assistant.schemas`, :class:`ballsy.assistant.preferences.Preferences`).
+"""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,51 +22,6 @@ class CommandIn(BaseModel):
     )
 
 
-class HandledBy(BaseModel):
-    kind: Literal["skill", "llm", "notice"]
-    name: str
-    model: str | None = None
-
-
-class CommandOut(BaseModel):
-    id: int
-    text: str
-    reply: str
-    handled_by: HandledBy
-    data: dict[str, Any]
-    timings: dict[str, float]
-    conversation_id: str | None
-    created_at: datetime
-
-
-class HistoryItem(BaseModel):
-    id: int
-    text: str
-    reply: str
-    source: str
-    handled_by: HandledBy
-    interrupted: bool
-    timings: dict[str, Any]
-    created_at: datetime
-
-
-class HistoryPage(BaseModel):
-    items: list[HistoryItem]
-    next_before: int | None = Field(
-        description="Pass as ?before= for the next (older) page; null on the last page."
-    )
-
-
-class SettingsOut(BaseModel):
-    voice: str | None
-    speed: float
-    language: str
-    system_prompt: str
-    llm_provider: str
-    llm_model: str | None
-    memory_turns: int
-
-
 class SettingsUpdate(BaseModel):
     """A partial update: only the fields present change; null resets to the default."""
 
@@ -80,14 +36,3 @@ class SettingsUpdate(BaseModel):
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: str | None = Field(default=None, max_length=128, pattern=r"^[\w./:@-]+$")
     memory_turns: int | None = Field(default=None, ge=0, le=50)
-
-
-class VoiceAudio(BaseModel):
-    format: Literal["wav"]
-    base64: str | None = None
-    url: str | None = None
-
-
-class VoiceOut(CommandOut):
-    transcript_language: str
-    audio: VoiceAudio | None

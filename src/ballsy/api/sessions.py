@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.deps import CurrentUser, SessionsDep
 from ballsy.api.openapi import ObjectId
 from ballsy.names import ClientId
 from ballsy.state.sessions import SessionSlot
@@ -56,30 +56,30 @@ class SessionOut(BaseModel):
 
 
 @router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
-async def open_session(body: SessionIn, user: CurrentUser, services: ServicesDep) -> SessionOut:
+async def open_session(body: SessionIn, user: CurrentUser, sessions: SessionsDep) -> SessionOut:
     """Open a voice session (503 ``busy`` at ``MAX_CONCURRENT_SESSIONS``)."""
-    session = await services.sessions.open(user.user_id, device=body.device, data=body.data)
-    return SessionOut.of(session, services.sessions.timeout)
+    session = await sessions.open(user.user_id, device=body.device, data=body.data)
+    return SessionOut.of(session, sessions.timeout)
 
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def read_session(
-    session_id: ObjectId, user: CurrentUser, services: ServicesDep
+    session_id: ObjectId, user: CurrentUser, sessions: SessionsDep
 ) -> SessionOut:
-    session = await services.sessions.get(session_id, user.user_id)
-    return SessionOut.of(session, services.sessions.timeout)
+    session = await sessions.get(session_id, user.user_id)
+    return SessionOut.of(session, sessions.timeout)
 
 
 @router.post("/{session_id}/heartbeat", response_model=SessionOut)
 async def heartbeat(
-    session_id: ObjectId, body: HeartbeatIn, user: CurrentUser, services: ServicesDep
+    session_id: ObjectId, body: HeartbeatIn, user: CurrentUser, sessions: SessionsDep
 ) -> SessionOut:
     """Keep the session (and its concurrency slot) alive; merges ``data``."""
-    session = await services.sessions.touch(session_id, user.user_id, data=body.data)
-    return SessionOut.of(session, services.sessions.timeout)
+    session = await sessions.touch(session_id, user.user_id, data=body.data)
+    return SessionOut.of(session, sessions.timeout)
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def close_session(session_id: ObjectId, user: CurrentUser, services: ServicesDep) -> Response:
-    await services.sessions.close(session_id, user.user_id)
+async def close_session(session_id: ObjectId, user: CurrentUser, sessions: SessionsDep) -> Response:
+    await sessions.close(session_id, user.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

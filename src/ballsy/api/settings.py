@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ballsy.api.deps import CurrentUser, ServicesDep
-from ballsy.api.schemas import SettingsOut, SettingsUpdate
+from ballsy.api.deps import CurrentUser, PreferencesDep
+from ballsy.api.schemas import SettingsUpdate
+from ballsy.assistant.preferences import Preferences
 
 router = APIRouter(prefix="/api", tags=["settings"])
 
 
-@router.get("/settings", response_model=SettingsOut)
-async def read_settings(services: ServicesDep, user: CurrentUser) -> SettingsOut:
-    preferences = await services.preferences.get(user.name)
-    return SettingsOut(**preferences.as_dict())
+@router.get("/settings", response_model=Preferences)
+async def read_settings(preferences: PreferencesDep, user: CurrentUser) -> Preferences:
+    return await preferences.get(user.name)
 
 
-@router.put("/settings", response_model=SettingsOut)
+@router.put("/settings", response_model=Preferences)
 async def update_settings(
-    body: SettingsUpdate, services: ServicesDep, user: CurrentUser
-) -> SettingsOut:
-    preferences = await services.preferences.update(user.name, body.model_dump(exclude_unset=True))
-    return SettingsOut(**preferences.as_dict())
+    body: SettingsUpdate, preferences: PreferencesDep, user: CurrentUser
+) -> Preferences:
+    return await preferences.update(user.name, body.model_dump(exclude_unset=True))

@@ -16,14 +16,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from ballsy.api.deps import CurrentUser, ServicesDep
+from ballsy.api.deps import CurrentUser, JobsDep
 from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
 from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
 from ballsy.names import ClientId
+from ballsy.scope import Owner
 
 router = APIRouter(
     prefix="/api/transcriptions", tags=["transcription jobs"], responses=errors(400, 409, 507)
@@ -32,20 +33,26 @@ _READ_BYTES = 1024 * 1024
 
 
 class JobProgress(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     fraction: float | None
     processed_seconds: float
-    total_seconds: float | None
+    total_seconds: float | None = Field(validation_alias=AliasChoices("duration", "total_seconds"))
     eta_seconds: float | None
     chunks_done: int
-    segments: int
+    segments: int = Field(validation_alias=AliasChoices("segments_done", "segments"))
 
 
 class JobErrorOut(BaseModel):
-    code: str | None
-    message: str
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str | None = Field(validation_alias=AliasChoices("error_code", "code"))
+    message: str = Field(validation_alias=AliasChoices("error", "message"))
 
 
 class JobOut(BaseModel):
+    """A job as the API shows it: its :class:`JobView`, with progress and error nested."""
+
     id: str
     status: JobStatus
     filename: str
@@ -61,37 +68,26 @@ class JobOut(BaseModel):
     result_urls: dict[str, str]
     download_urls: dict[str, str]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_view(cls, data: Any) -> Any:
+        """The nested parts are read from the view itself (see their aliases)."""
+        if not isinstance(data, JobView):
+            return data
+        base = f"/api/transcriptions/{data.id}/result?format="
+        return {
+            **data.model_dump(exclude={"options", "error"}),
+            "options": data.options.to_json(),
+            "progress": data,
+            "error": data if data.error else None,
+            "result_urls": {fmt: base + fmt for fmt in data.options.formats},
+            "download_urls": {},
+        }
+
 
 class JobPage(BaseModel):
     items: list[JobOut]
     next_offset: int | None
-
-
-def job_out(view: JobView, download_urls: dict[str, str] | None = None) -> JobOut:
-    base = f"/api/transcriptions/{view.id}/result?format="
-    return JobOut(
-        id=view.id,
-        status=view.status,
-        filename=view.filename,
-        options=view.options.to_json(),
-        language=view.language,
-        progress=JobProgress(
-            fraction=view.fraction,
-            processed_seconds=view.processed_seconds,
-            total_seconds=view.duration,
-            eta_seconds=view.eta_seconds,
-            chunks_done=view.chunks_done,
-            segments=view.segments_done,
-        ),
-        attempts=view.attempts,
-        error=JobErrorOut(code=view.error_code, message=view.error) if view.error else None,
-        timings=view.timings,
-        created_at=view.created_at,
-        started_at=view.started_at,
-        finished_at=view.finished_at,
-        result_urls={fmt: base + fmt for fmt in view.options.formats},
-        download_urls=download_urls or {},
-    )
 
 
 async def _read(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -102,7 +98,7 @@ async def _read(upload: UploadFile) -> AsyncIterator[bytes]:
 @router.post("", status_code=202, response_model=JobOut)
 async def create_job(
     request: Request,
-    services: ServicesDep,
+    jobs: JobsDep,
     user: CurrentUser,
     file: Annotated[UploadFile | None, File(description="The recording (any format).")] = None,
     url: Annotated[
@@ -120,9 +116,8 @@ async def create_job(
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
     client_id: Annotated[ClientId, Form()] = "local",
 ) -> Response | JobOut:
-    jobs = services.jobs
     options = JobOptions(
-        model=model or services.settings.stt_model,
+        model=model or jobs.settings.stt_model,
         language=None if language in (None, "auto") else language,
         word_timestamps=word_timestamps,
         vad_filter=vad_filter,
@@ -132,7 +127,7 @@ async def create_job(
     if (file is None) == (url is None):
         raise InvalidInput("send either a file or a url", detail={"field": "file"})
     if file is not None:
-        limit = services.settings.job_max_upload_bytes
+        limit = jobs.settings.job_max_upload_bytes
         if file.size is not None and file.size > limit:
             raise PayloadTooLarge(f"the file is larger than {limit} bytes", detail={"limit": limit})
         declared = request.headers.get("content-length")
@@ -149,7 +144,7 @@ async def create_job(
         view = await jobs.submit_url(
             user.user_id, url, user_name=user.name, options=options, webhook_url=webhook_url
         )
-    body = job_out(view)
+    body = JobOut.model_validate(view)
     return Response(
         body.model_dump_json(),
         status_code=202,
@@ -160,55 +155,48 @@ async def create_job(
 
 @router.get("", response_model=JobPage)
 async def list_jobs(
-    services: ServicesDep,
+    jobs: JobsDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Annotated[JobStatus | None, Query()] = None,
 ) -> JobPage:
-    views = await services.jobs.list(user.user_id, limit=limit + 1, offset=offset, status=status)
+    views = await jobs.list(Owner(user.user_id), limit=limit + 1, offset=offset, status=status)
     more = len(views) > limit
     return JobPage(
-        items=[job_out(v) for v in views[:limit]], next_offset=offset + limit if more else None
+        items=[JobOut.model_validate(v) for v in views[:limit]],
+        next_offset=offset + limit if more else None,
     )
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def read_job(job_id: ObjectId, services: ServicesDep, user: CurrentUser) -> JobOut:
-    view = await services.jobs.get(user.user_id, job_id)
-    urls: dict[str, str] = {}
-    if view.status == "done":
-        for fmt in view.options.formats:
-            signed = await services.jobs.download_url(user.user_id, job_id, fmt)
-            if signed:
-                urls[fmt] = signed
-    return job_out(view, urls)
+async def read_job(job_id: ObjectId, jobs: JobsDep, user: CurrentUser) -> JobOut:
+    view, download_urls = await jobs.get_with_downloads(Owner(user.user_id), job_id)
+    return JobOut.model_validate(view).model_copy(update={"download_urls": download_urls})
 
 
 @router.get("/{job_id}/result", response_class=PlainTextResponse)
 async def read_result(
     job_id: ObjectId,
-    services: ServicesDep,
+    jobs: JobsDep,
     user: CurrentUser,
     format: Annotated[OutputFormat, Query(description="txt | srt | vtt | json")] = "txt",
     partial: Annotated[bool, Query(description="What is finished so far, while running.")] = False,
 ) -> Response:
-    text = await services.jobs.result(user.user_id, job_id, format, partial=partial)
+    text = await jobs.result(Owner(user.user_id), job_id, format, partial=partial)
     return Response(text, media_type=MEDIA_TYPES[format])
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
-async def job_events(
-    job_id: ObjectId, services: ServicesDep, user: CurrentUser
-) -> StreamingResponse:
+async def job_events(job_id: ObjectId, jobs: JobsDep, user: CurrentUser) -> StreamingResponse:
     """``progress`` events (the job as ``GET`` shows it) until the job ends."""
-    views = services.jobs.events(user.user_id, job_id)
+    views = jobs.events(Owner(user.user_id), job_id)
     first = await anext(views)  # a 404 happens here, before the stream starts
 
     async def stream() -> AsyncIterator[str]:
         view: JobView | None = first
         while view is not None:
-            data = job_out(view).model_dump(mode="json")
+            data = JobOut.model_validate(view).model_dump(mode="json")
             yield f"event: progress\nid: {view.chunks_done}\ndata: {json.dumps(data)}\n\n"
             try:
                 view = await anext(views, None)
@@ -222,12 +210,10 @@ async def job_events(
 
 
 @router.delete("/{job_id}", response_model=JobOut, responses={204: {"description": "Deleted."}})
-async def cancel_job(
-    job_id: ObjectId, services: ServicesDep, user: CurrentUser
-) -> Response | JobOut:
+async def cancel_job(job_id: ObjectId, jobs: JobsDep, user: CurrentUser) -> Response | JobOut:
     """Cancel a queued or running job (200, kept as cancelled) or delete a finished one
     (204); its files are freed either way."""
-    view = await services.jobs.cancel(user.user_id, job_id)
+    view = await jobs.cancel(Owner(user.user_id), job_id)
     if view is None:
         return Response(status_code=204)
-    return job_out(view)
+    return JobOut.model_validate(view)

@@ -1,9 +1,13 @@
-"""Per-user preferences: the stored settings row merged over the server defaults."""
+"""Per-user preferences: the stored settings row merged over the server defaults.
+
+:class:`Preferences` is also what ``GET|PUT /api/settings`` answers with.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput
@@ -12,8 +16,11 @@ from ballsy.store.models import UserSettings
 from ballsy.store.repositories import SettingsRepository, UserRepository
 
 
-@dataclass(frozen=True, slots=True)
-class Preferences:
+class Preferences(BaseModel):
+    """What applies to one user: their voice, speed, language, persona and LLM."""
+
+    model_config = ConfigDict(frozen=True)
+
     voice: str | None
     speed: float
     language: str
@@ -21,9 +28,6 @@ class Preferences:
     llm_provider: str
     llm_model: str | None
     memory_turns: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def resolve_preferences(settings: Settings, row: UserSettings | None) -> Preferences:

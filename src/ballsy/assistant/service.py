@@ -3,7 +3,8 @@
 A turn is three steps so that the realtime engine can stream and interrupt it:
 ``begin`` (clean the text, load preferences and memory), ``reply`` (an async
 iterator of text pieces), ``finish`` (persist what was really said). ``run`` does all
-three for request/response callers.
+three for request/response callers; ``history`` and ``stored_turn`` read answered
+turns back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ballsy.assistant.preferences import Preferences, resolve_preferences
 from ballsy.assistant.prompt import build_prompt
+from ballsy.assistant.schemas import HistoryItem, HistoryPage, Source, TurnResult
 from ballsy.assistant.skills import (
     PERSONAL_SKILLS,
     Effect,
@@ -45,7 +47,6 @@ from ballsy.store.repositories import (
     UserRepository,
 )
 
-Source = Literal["text", "voice"]
 # Said when a model produces nothing at all, so a turn never ends in silence.
 NO_ANSWER = "Sorry, I don't have an answer for that."
 
@@ -76,22 +77,6 @@ class Turn:
     personal: bool = True
     # A personal skill's change (a timer to start), made when the turn is stored.
     effect: Effect | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TurnResult:
-    id: int
-    conversation_id: str | None
-    text: str
-    reply: str
-    source: Source
-    handled_by: Literal["skill", "llm"]
-    handler: str
-    model: str | None
-    data: dict[str, Any]
-    timings: dict[str, float]
-    interrupted: bool
-    created_at: datetime
 
 
 class Assistant:
@@ -255,14 +240,16 @@ class Assistant:
         """Persist the turn: the messages for memory and a history record.
 
         ``timings``: the caller's measured stages (a voice turn's), completed here with
-        the assistant's own. ``observe=False`` leaves metrics and the turn log to the
+        the assistant's own (``total_ms`` too, unless the caller measured it from an
+        earlier start). ``observe=False`` leaves metrics and the turn log to the
         caller's observer (the realtime engine reports every turn it ends itself).
         """
         reply = reply.strip()
         persist_start = time.perf_counter()
         turn.timings["total_ms"] = _ms(turn.started)
-        stored = (timings or TurnTimings()).merged(
-            {k: v for k, v in turn.timings.items() if timings is None or k != "total_ms"}
+        caller = timings or TurnTimings()
+        stored = caller.merged(
+            {k: v for k, v in turn.timings.items() if k != "total_ms" or caller.total_ms is None}
         )
         with tracing.span("ballsy.turn.persist"):
             async with self.database.transaction() as session:
@@ -303,20 +290,8 @@ class Assistant:
                     history_id=record.id,
                 )
             )
-        return TurnResult(
-            id=record.id,
-            conversation_id=conversation.id,
-            text=turn.text,
-            reply=reply,
-            source=turn.source,
-            handled_by=turn.handled_by,
-            handler=turn.handler,
-            model=turn.model,
-            data=turn.data,
-            timings=stored.as_dict(),
-            interrupted=interrupted,
-            created_at=record.created_at,
-        )
+        # The row's timings, and how long storing it took.
+        return TurnResult.model_validate(record).model_copy(update={"timings": stored.as_dict()})
 
     async def remember(self, client_id: str, messages: Sequence[tuple[str, str]]) -> None:
         """Add ``(role, text)`` messages to the user's conversation memory without a turn
@@ -351,3 +326,23 @@ class Assistant:
         pieces = [piece async for piece in self.reply(turn)]
         reply = "".join(pieces).strip() or NO_ANSWER
         return await self.finish(turn, reply)
+
+    async def history(self, user_id: str, *, limit: int, before: int | None = None) -> HistoryPage:
+        """The user's answered turns, newest first, ``limit`` at most (and at most
+        ``HISTORY_MAX_PAGE_SIZE``), older than the id ``before``."""
+        limit = min(limit, self.settings.history_max_page_size)
+        async with self.database.transaction() as session:
+            records = await HistoryRepository(session).page(
+                user_id, limit=limit + 1, before_id=before
+            )
+        items = [HistoryItem.model_validate(record) for record in records[:limit]]
+        more = len(records) > limit
+        return HistoryPage(items=items, next_before=items[-1].id if more and items else None)
+
+    async def stored_turn(self, user_id: str, history_id: int) -> HistoryItem:
+        """One of the user's answered turns (another user's id: 404)."""
+        async with self.database.transaction() as session:
+            record = await HistoryRepository(session).get(user_id, history_id)
+        if record is None:
+            raise NotFound("no turn with that id")
+        return HistoryItem.model_validate(record)

@@ -32,6 +32,7 @@ from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.service import JobService
 from ballsy.observability.logging import get_logger
 from ballsy.provider_names import check_provider_names
+from ballsy.scope import ALL_USERS, Owner
 from ballsy.store.db import Database
 from ballsy.store.models import utcnow
 from ballsy.store.repositories import UserRepository
@@ -105,6 +106,7 @@ async def transcribe_as_job(
     try:
         async with database.transaction() as session:
             user = await UserRepository(session).get_or_create(CLI_USER)
+        mine = Owner(user.id)
         size = await asyncio.to_thread(lambda: path.stat().st_size)
         view = await service.submit_upload(
             user.id,
@@ -127,21 +129,21 @@ async def transcribe_as_job(
             on_event = show_event if show else None
             status = await service.run_here(job_id, on_event)
             if status is None:  # another worker on this database took it: follow it
-                async for followed in service.events(None, job_id):
+                async for followed in service.events(mine, job_id):
                     if on_event is not None:
                         on_event(followed.event())
                     status = followed.status
             if status == "done" and show:
-                done = await service.get(None, job_id)
+                done = await service.get(mine, job_id)
                 bar.update(task, completed=done.duration, total=done.duration)
-        final = await service.get(None, job_id)
+        final = await service.get(mine, job_id)
         if final.status != "done":
             raise BallsyError(f"the job {final.status}: {final.error or 'no reason given'}")
-        return await service.result(None, job_id, fmt)
+        return await service.result(mine, job_id, fmt)
     except (KeyboardInterrupt, asyncio.CancelledError):
         if job_id is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(service.cancel(None, job_id))
+                await asyncio.shield(service.cancel(mine, job_id))
         raise
     finally:
         await _close(database, service)
@@ -169,7 +171,7 @@ def list_jobs(
     async def _list() -> None:
         database, service = await _with_service(settings)
         try:
-            views = await service.list(None, limit=limit, status=status)
+            views = await service.list(ALL_USERS, limit=limit, status=status)
         finally:
             await _close(database, service)
         # Ids are what `show` and `cancel` take: never shortened, whatever the width.
@@ -206,7 +208,7 @@ def show_job(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     async def _show() -> None:
         database, service = await _with_service(settings)
         try:
-            view = await service.get(None, job_id)
+            view = await service.get(ALL_USERS, job_id)
         finally:
             await _close(database, service)
         typer.echo(json.dumps(view.summary(), indent=2))
@@ -222,7 +224,7 @@ def cancel_job(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     async def _cancel() -> None:
         database, service = await _with_service(settings)
         try:
-            view = await service.cancel(None, job_id)
+            view = await service.cancel(ALL_USERS, job_id)
         finally:
             await _close(database, service)
         typer.echo(f"{job_id}: {'cancelled' if view is not None else 'deleted'}")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from ballsy.jobs.options import JobEvent, JobOptions, JobStatus, OutputFormat
 from ballsy.speech.formats import render_text, verbose_json
@@ -83,15 +84,14 @@ def render(transcript: Transcript, fmt: OutputFormat, options: JobOptions) -> st
     return text if text.endswith("\n") or not text else text + "\n"
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:  # SQLite gives naive UTC back
-        return moment.replace(tzinfo=UTC)
-    return moment
+class JobView(BaseModel):
+    """A job as its owner sees it (the API, the CLI, webhooks): validated from its row.
 
+    ``fraction`` and ``eta_seconds`` are derived from the row as it is (``now`` from the
+    validation context, so one page of jobs shares it); durations are then rounded.
+    """
 
-@dataclass(frozen=True)
-class JobView:
-    """A job as its owner sees it (the API, the CLI, webhooks)."""
+    model_config = ConfigDict(from_attributes=True)
 
     id: str
     status: JobStatus
@@ -100,14 +100,15 @@ class JobView:
     language: str | None
     duration: float | None
     processed_seconds: float
-    fraction: float | None
-    eta_seconds: float | None
+    fraction: float | None = None
+    eta_seconds: float | None = None
     chunks_done: int
     segments_done: int
     attempts: int
     error_code: str | None
     error: str | None
     outputs: tuple[str, ...]
+    """The formats already rendered to output storage."""
     timings: dict[str, Any]
     created_at: datetime
     started_at: datetime | None
@@ -115,33 +116,46 @@ class JobView:
 
     @classmethod
     def of(cls, job: TranscriptionJob, now: datetime | None = None) -> JobView:
-        status: JobStatus = job.status  # type: ignore[assignment]
-        fraction = None
-        if status == "done":
-            fraction = 1.0
-        elif job.duration:
-            fraction = round(min(1.0, job.processed_seconds / job.duration), 4)
-        return cls(
-            id=job.id,
-            status=status,
-            filename=job.filename,
-            options=JobOptions.from_json(job.options),
-            language=job.language,
-            duration=None if job.duration is None else round(job.duration, 3),
-            processed_seconds=round(job.processed_seconds, 3),
-            fraction=fraction,
-            eta_seconds=eta(job, now or datetime.now(UTC)),
-            chunks_done=job.chunks_done,
-            segments_done=job.segments_done,
-            attempts=job.attempts,
-            error_code=job.error_code,
-            error=job.error,
-            outputs=tuple(job.outputs),
-            timings=dict(job.timings),
-            created_at=_aware(job.created_at) or datetime.now(UTC),
-            started_at=_aware(job.started_at),
-            finished_at=_aware(job.finished_at),
-        )
+        return cls.model_validate(job, context={"now": now or datetime.now(UTC)})
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options(cls, value: Any) -> Any:
+        return JobOptions.from_json(value) if isinstance(value, dict) else value
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _output_formats(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, dict) else value
+
+    @field_validator("timings", mode="before")
+    @classmethod
+    def _own_timings(cls, value: Any) -> Any:
+        return dict(value) if isinstance(value, dict) else value  # not the row's own dict
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created(cls, value: Any) -> Any:
+        return datetime.now(UTC) if value is None else value
+
+    @field_validator("created_at", "started_at", "finished_at")
+    @classmethod
+    def _aware(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.tzinfo is None:  # SQLite gives naive UTC back
+            return moment.replace(tzinfo=UTC)
+        return moment
+
+    @model_validator(mode="after")
+    def _progress(self, info: ValidationInfo) -> JobView:
+        if self.status == "done":
+            self.fraction = 1.0
+        elif self.duration:
+            self.fraction = round(min(1.0, self.processed_seconds / self.duration), 4)
+        now = (info.context or {}).get("now") or datetime.now(UTC)
+        self.eta_seconds = eta(self, now)
+        self.duration = None if self.duration is None else round(self.duration, 3)
+        self.processed_seconds = round(self.processed_seconds, 3)
+        return self
 
     def event(self) -> JobEvent:
         return JobEvent(
@@ -175,7 +189,7 @@ class JobView:
         }
 
 
-def eta(job: TranscriptionJob, now: datetime) -> float | None:
+def eta(job: TranscriptionJob | JobView, now: datetime) -> float | None:
     """Seconds left at the speed of the current attempt, when that can be told."""
     if job.status != "running" or not job.duration:
         return None

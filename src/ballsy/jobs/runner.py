@@ -37,6 +37,7 @@ from ballsy.jobs.results import JobView, build_transcript, render, segment_to_js
 from ballsy.jobs.webhooks import deliver
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
+from ballsy.scope import ALL_USERS
 from ballsy.speech.runtime import ModelSlot, release_memory
 from ballsy.speech.stt import Segment, SpeechToText
 from ballsy.store.job_repository import JobRepository
@@ -82,7 +83,7 @@ class JobRunner:
                 job_id, self.owner, now, self.settings.job_lease_seconds
             ):
                 return None
-            job = await JobRepository(session).get(job_id, user_id=None)
+            job = await JobRepository(session).get(job_id, ALL_USERS)
         assert job is not None
         sink = ProgressSink(self.bus, on_event)
         if job.attempts > self.settings.job_max_attempts:

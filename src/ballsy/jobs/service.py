@@ -1,8 +1,9 @@
 """JobService: what the API and the CLI call to submit, watch, read and cancel jobs.
 
 It owns the job storage, the queue, the batch lane and — in the web process with the
-embedded queue — a worker. Every read and change is scoped to the calling user:
-another user's job is simply not found.
+embedded queue — a worker. Every read and change takes a :data:`~ballsy.scope.Scope`:
+a user's own (another user's job is simply not found), or every user's for admins
+and the operator CLI.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ballsy.jobs.webhooks import check_webhook_url
 from ballsy.jobs.worker import JobWorker, worker_identity
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
+from ballsy.scope import Scope
 from ballsy.speech.runtime import InferenceRuntime
 from ballsy.speech.stt import stt_spec
 from ballsy.store.db import Database
@@ -197,31 +199,31 @@ class JobService:
 
     # --- reading -------------------------------------------------------------------------
 
-    async def _row(self, user_id: str | None, job_id: str) -> TranscriptionJob:
+    async def _row(self, scope: Scope, job_id: str) -> TranscriptionJob:
         async with self.database.transaction() as session:
-            job = await JobRepository(session).get(job_id, user_id=user_id)
+            job = await JobRepository(session).get(job_id, scope)
         if job is None:
             raise NotFound("no transcription job with that id")
         return job
 
-    async def get(self, user_id: str | None, job_id: str) -> JobView:
-        return JobView.of(await self._row(user_id, job_id))
+    async def get(self, scope: Scope, job_id: str) -> JobView:
+        return JobView.of(await self._row(scope, job_id))
 
     async def list(
-        self, user_id: str | None, *, limit: int, offset: int = 0, status: JobStatus | None = None
+        self, scope: Scope, *, limit: int, offset: int = 0, status: JobStatus | None = None
     ) -> list[JobView]:
         async with self.database.transaction() as session:
             jobs = await JobRepository(session).page(
-                user_id, limit=limit, offset=offset, status=status
+                scope, limit=limit, offset=offset, status=status
             )
         now = utcnow()
         return [JobView.of(job, now) for job in jobs]
 
     async def result(
-        self, user_id: str | None, job_id: str, fmt: OutputFormat, *, partial: bool = False
+        self, scope: Scope, job_id: str, fmt: OutputFormat, *, partial: bool = False
     ) -> str:
         """The transcript in ``fmt``; before the job is done only with ``partial``."""
-        job = await self._row(user_id, job_id)
+        job = await self._row(scope, job_id)
         if job.status != "done" and not partial:
             raise JobNotFinished(
                 f"the job is {job.status}; ask with partial=true for what is finished so far",
@@ -233,19 +235,27 @@ class JobService:
         transcript = build_transcript(segments_of(chunks), language=job.language, duration=duration)
         return render(transcript, fmt, JobOptions.from_json(job.options))
 
-    async def download_url(self, user_id: str | None, job_id: str, fmt: OutputFormat) -> str | None:
-        """A signed URL of a stored output (cloud storage), or None (serve it ourselves)."""
-        job = await self._row(user_id, job_id)
-        key = job.outputs.get(fmt)
-        if job.status != "done" or key is None:
-            return None
-        return await self.outputs.signed_url(str(key), self.settings.job_signed_url_ttl)
+    async def get_with_downloads(self, scope: Scope, job_id: str) -> tuple[JobView, dict[str, str]]:
+        """The job and, once done, signed URLs of its stored outputs by format (cloud
+        storage; none when outputs are served by the API itself)."""
+        job = await self._row(scope, job_id)
+        view = JobView.of(job)
+        urls: dict[str, str] = {}
+        if view.status == "done":
+            for fmt in view.options.formats:
+                key = job.outputs.get(fmt)
+                if key is None:
+                    continue
+                signed = await self.outputs.signed_url(str(key), self.settings.job_signed_url_ttl)
+                if signed:
+                    urls[fmt] = signed
+        return view, urls
 
-    async def events(self, user_id: str | None, job_id: str) -> AsyncIterator[JobView]:
+    async def events(self, scope: Scope, job_id: str) -> AsyncIterator[JobView]:
         """The job now, then after every change, until it ends (SSE)."""
         last: JobEvent | None = None
         while True:
-            view = await self.get(user_id, job_id)
+            view = await self.get(scope, job_id)
             event = view.event()
             if event != last:
                 last = event
@@ -256,16 +266,16 @@ class JobService:
 
     # --- changing ------------------------------------------------------------------------
 
-    async def cancel(self, user_id: str | None, job_id: str) -> JobView | None:
+    async def cancel(self, scope: Scope, job_id: str) -> JobView | None:
         """Cancel an active job (kept, as cancelled) or delete a finished one (None).
 
         Either way its files are freed; a worker running it notices at its next chunk.
         """
-        job = await self._row(user_id, job_id)
+        job = await self._row(scope, job_id)
         async with self.database.transaction() as session:
-            cancelled = await JobRepository(session).cancel(job.id, user_id, utcnow())
+            cancelled = await JobRepository(session).cancel(job.id, scope, utcnow())
         if cancelled:
-            job = await self._row(user_id, job_id)
+            job = await self._row(scope, job_id)
             await delete_job_files(job, self.media, self.outputs)
             view = JobView.of(job)
             self.bus.publish(view.event())

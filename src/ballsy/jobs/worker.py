@@ -26,6 +26,7 @@ from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.runner import JobRunner
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
+from ballsy.scope import ALL_USERS
 from ballsy.store.job_repository import JobRepository
 from ballsy.store.models import utcnow
 
@@ -118,7 +119,7 @@ class JobWorker:
         async with self.database.transaction() as session:
             repo = JobRepository(session)
             ids = await repo.claimable_ids(utcnow(), limit=_RECONCILE_BATCH)
-            jobs = [await repo.get(job_id, user_id=None) for job_id in ids]
+            jobs = [await repo.get(job_id, ALL_USERS) for job_id in ids]
         for job in jobs:
             if job is not None and job.id not in self.running:
                 await self.queue.dispatch(job.id, job.attempts)

@@ -20,10 +20,10 @@ import secrets
 import time
 from datetime import timedelta
 
+from ballsy.accounts.keys import hash_api_key, looks_like_api_key
 from ballsy.config import Settings
 from ballsy.errors import NotFound, Unauthorized
 from ballsy.observability.logging import get_logger
-from ballsy.security.api_keys import hash_api_key, looks_like_api_key
 from ballsy.security.passwords import verify_password
 from ballsy.security.principal import Principal, as_role
 from ballsy.security.tokens import TokenInvalid, TokenIssuer, TokenPair

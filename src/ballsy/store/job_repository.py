@@ -16,7 +16,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballsy.scope import Scope
 from ballsy.store.models import TranscriptionChunk, TranscriptionJob
+from ballsy.store.scoping import visible_to
 
 ACTIVE_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("done", "failed", "cancelled")
@@ -37,25 +39,23 @@ class JobRepository:
         await self.session.flush()
         return job
 
-    async def get(self, job_id: str, *, user_id: str | None) -> TranscriptionJob | None:
-        """The job; ``user_id`` scopes it to its owner (None: any owner, for workers)."""
-        query = select(TranscriptionJob).where(TranscriptionJob.id == job_id)
-        if user_id is not None:
-            query = query.where(TranscriptionJob.user_id == user_id)
+    async def get(self, job_id: str, scope: Scope) -> TranscriptionJob | None:
+        """The job, if ``scope`` sees it (workers and admins pass ``ALL_USERS``)."""
+        query = select(TranscriptionJob).where(
+            TranscriptionJob.id == job_id, visible_to(TranscriptionJob.user_id, scope)
+        )
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def page(
         self,
-        user_id: str | None,
+        scope: Scope,
         *,
         limit: int,
         offset: int = 0,
         status: str | None = None,
     ) -> list[TranscriptionJob]:
-        """Newest first; ``user_id`` None lists everyone's (the operator CLI)."""
-        query = select(TranscriptionJob)
-        if user_id is not None:
-            query = query.where(TranscriptionJob.user_id == user_id)
+        """Newest first, the jobs ``scope`` sees."""
+        query = select(TranscriptionJob).where(visible_to(TranscriptionJob.user_id, scope))
         if status is not None:
             query = query.where(TranscriptionJob.status == status)
         query = query.order_by(TranscriptionJob.created_at.desc(), TranscriptionJob.id.desc())
@@ -177,13 +177,13 @@ class JobRepository:
             await self.session.flush()
         return owned
 
-    async def cancel(self, job_id: str, user_id: str | None, now: datetime) -> bool:
-        """Cancel a queued or running job; False when it is finished (or not theirs)."""
+    async def cancel(self, job_id: str, scope: Scope, now: datetime) -> bool:
+        """Cancel a queued or running job; False when it is finished (or not in scope)."""
         query = update(TranscriptionJob).where(
-            TranscriptionJob.id == job_id, TranscriptionJob.status.in_(ACTIVE_STATUSES)
+            TranscriptionJob.id == job_id,
+            TranscriptionJob.status.in_(ACTIVE_STATUSES),
+            visible_to(TranscriptionJob.user_id, scope),
         )
-        if user_id is not None:
-            query = query.where(TranscriptionJob.user_id == user_id)
         result = await self.session.execute(
             query.values(
                 status="cancelled",

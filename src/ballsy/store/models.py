@@ -158,6 +158,11 @@ class CommandRecord(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def answered_by(self) -> dict[str, str | None]:
+        """``handled_by``, ``handler`` and ``model`` together: who answered the turn."""
+        return {"kind": self.handled_by, "name": self.handler, "model": self.model}
+
 
 class TranscriptionJob(Base):
     """A long-recording transcription: its options, where it stands, who owns it.

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ballsy.scope import Scope
 from ballsy.store.models import (
     ApiKey,
     CommandRecord,
@@ -25,6 +26,7 @@ from ballsy.store.models import (
     UserSettings,
     utcnow,
 )
+from ballsy.store.scoping import visible_to
 
 
 class UserRepository:
@@ -119,11 +121,11 @@ class ApiKeyRepository:
         )
         return {user_id: count for user_id, count in result.tuples().all()}
 
-    async def revoke(self, key_id: str, *, user_id: str | None) -> ApiKey | None:
-        """Revoke one key; ``user_id`` scopes it to its owner (None: any owner, admins)."""
-        query = select(ApiKey).where(or_(ApiKey.id == key_id, ApiKey.prefix == key_id))
-        if user_id is not None:
-            query = query.where(ApiKey.user_id == user_id)
+    async def revoke(self, key_id: str, scope: Scope) -> ApiKey | None:
+        """Revoke one key by id or display prefix, if ``scope`` sees it (admins: any)."""
+        query = select(ApiKey).where(
+            or_(ApiKey.id == key_id, ApiKey.prefix == key_id), visible_to(ApiKey.user_id, scope)
+        )
         keys = list((await self.session.execute(query)).scalars().all())
         if len(keys) != 1:  # unknown, or a prefix that is not unique: name it by id
             return None

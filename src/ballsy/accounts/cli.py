@@ -12,22 +12,24 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from ballsy.accounts.schemas import KeyCreated
+from ballsy.accounts.service import Accounts
 from ballsy.config import Settings
 from ballsy.errors import BallsyError
+from ballsy.scope import ALL_USERS
 from ballsy.security.secrets import resolve_secret_references
-from ballsy.security.users import UserAdmin
 from ballsy.store.db import Database
 
 T = TypeVar("T")
 users_cli = typer.Typer(help="Create users, list them, issue and revoke API keys.")
 
 
-def _run(work: Callable[[UserAdmin], Awaitable[T]]) -> T:
+def _run(work: Callable[[Accounts], Awaitable[T]]) -> T:
     async def _main() -> T:
         database = Database(resolve_secret_references(Settings()))
         try:
             await database.migrate()
-            return await work(UserAdmin(database))
+            return await work(Accounts(database))
         finally:
             await database.dispose()
 
@@ -38,9 +40,9 @@ def _run(work: Callable[[UserAdmin], Awaitable[T]]) -> T:
         raise typer.Exit(2) from exc
 
 
-def _show_key(prefix: str, key_id: str, secret: str) -> None:
-    typer.echo(f"API key {prefix}… (id {key_id}); shown once, store it now:")
-    typer.echo(secret)
+def _show_key(issued: KeyCreated) -> None:
+    typer.echo(f"API key {issued.prefix}… (id {issued.id}); shown once, store it now:")
+    typer.echo(issued.key)
 
 
 @users_cli.command("create")
@@ -57,12 +59,12 @@ def create(
         typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     )
 
-    async def work(admin: UserAdmin) -> None:
-        user = await admin.create_user(name, role=role, password=secret)
+    async def work(admin: Accounts) -> None:
+        created = await admin.register(name, role=role, password=secret, with_key=key)
+        user = created.user
         typer.echo(f"created {user.role} {user.name} (id {user.id})")
-        if key:
-            issued = await admin.create_key(user.id)
-            _show_key(issued.key.prefix, issued.key.id, issued.secret)
+        if created.key is not None:
+            _show_key(created.key)
 
     _run(work)
 
@@ -71,7 +73,7 @@ def create(
 def list_users() -> None:
     """Users with their role, state and number of live API keys."""
 
-    async def work(admin: UserAdmin) -> None:
+    async def work(admin: Accounts) -> None:
         for user in await admin.list_users(limit=10_000):
             state = "active" if user.active else "disabled"
             typer.echo(
@@ -89,12 +91,12 @@ def create_key(
 ) -> None:
     """Issue another API key for a user."""
 
-    async def work(admin: UserAdmin) -> None:
+    async def work(admin: Accounts) -> None:
         user = await admin.find_user(name)
         if user is None:
             raise typer.BadParameter(f"no user named {name}")
         issued = await admin.create_key(user.id, name=label, expires_in_days=expires_in_days)
-        _show_key(issued.key.prefix, issued.key.id, issued.secret)
+        _show_key(issued)
 
     _run(work)
 
@@ -105,8 +107,8 @@ def revoke_key(
 ) -> None:
     """Revoke an API key at once (every instance refuses it from the next request)."""
 
-    async def work(admin: UserAdmin) -> None:
-        revoked = await admin.revoke_key(key, owner=None)
+    async def work(admin: Accounts) -> None:
+        revoked = await admin.revoke_key(key, ALL_USERS)
         typer.echo(f"revoked {revoked.prefix}… (id {revoked.id})")
 
     _run(work)
@@ -124,7 +126,7 @@ def set_user(
         typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     )
 
-    async def work(admin: UserAdmin) -> None:
+    async def work(admin: Accounts) -> None:
         user = await admin.find_user(name)
         if user is None:
             raise typer.BadParameter(f"no user named {name}")

@@ -1,6 +1,6 @@
 """User and API key administration: what ``ballsy users`` and the admin API call.
 
-Views returned here never carry a secret except :class:`IssuedKey`, the one moment a
+What is returned never carries a secret except :class:`KeyCreated`, the one moment a
 key is shown. Disabling a user or changing a password bumps ``token_version``, which
 voids every refresh token they hold; their API keys stop working at once because key
 lookups require an active owner.
@@ -8,71 +8,18 @@ lookups require an active owner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from ballsy.accounts.keys import new_api_key
+from ballsy.accounts.schemas import KeyCreated, KeyOut, UserCreatedOut, UserOut
 from ballsy.errors import Conflict, InvalidInput, NotFound
 from ballsy.names import valid_client_id
-from ballsy.security.api_keys import new_api_key
+from ballsy.scope import Scope
 from ballsy.security.passwords import hash_password
 from ballsy.security.principal import ROLES, Role, as_role
 from ballsy.store.db import Database
-from ballsy.store.models import ApiKey, User, utcnow
+from ballsy.store.models import ApiKey, utcnow
 from ballsy.store.repositories import ApiKeyRepository, UserRepository
-
-
-@dataclass(frozen=True, slots=True)
-class UserInfo:
-    id: str
-    name: str
-    role: Role
-    active: bool
-    has_password: bool
-    created_at: datetime
-    active_keys: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    id: str
-    user_id: str
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedKey:
-    key: KeyInfo
-    secret: str  # shown to the caller once; only its hash is stored
-
-
-def user_info(user: User, active_keys: int = 0) -> UserInfo:
-    return UserInfo(
-        id=user.id,
-        name=user.client_id,
-        role=as_role(user.role),
-        active=user.is_active,
-        has_password=user.password_hash is not None,
-        created_at=user.created_at,
-        active_keys=active_keys,
-    )
-
-
-def key_info(key: ApiKey) -> KeyInfo:
-    return KeyInfo(
-        id=key.id,
-        user_id=key.user_id,
-        name=key.name,
-        prefix=key.prefix,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        expires_at=key.expires_at,
-        revoked_at=key.revoked_at,
-    )
 
 
 def _check_role(role: str) -> Role:
@@ -81,13 +28,15 @@ def _check_role(role: str) -> Role:
     return as_role(role)
 
 
-class UserAdmin:
+class Accounts:
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    # --- users -----------------------------------------------------------------------
+
     async def create_user(
         self, name: str, *, role: str = "user", password: str | None = None
-    ) -> UserInfo:
+    ) -> UserOut:
         if not valid_client_id(name):
             raise InvalidInput(
                 "user names are 1-128 letters, digits or ._:@-", detail={"field": "name"}
@@ -100,25 +49,36 @@ class UserAdmin:
             )
         if user is None:
             raise Conflict(f"a user named '{name}' exists already", detail={"field": "name"})
-        return user_info(user)
+        return UserOut.model_validate(user)
 
-    async def get_user(self, user_id: str) -> UserInfo:
+    async def register(
+        self, name: str, *, role: str = "user", password: str | None = None, with_key: bool
+    ) -> UserCreatedOut:
+        """A new user and, with ``with_key``, their first API key."""
+        user = await self.create_user(name, role=role, password=password)
+        key = await self.create_key(user.id) if with_key else None
+        return UserCreatedOut(user=user, key=key)
+
+    async def get_user(self, user_id: str) -> UserOut:
         async with self.database.transaction() as session:
             user = await UserRepository(session).get(user_id)
         if user is None:
             raise NotFound("no user with that id")
-        return user_info(user)
+        return UserOut.model_validate(user)
 
-    async def find_user(self, name: str) -> UserInfo | None:
+    async def find_user(self, name: str) -> UserOut | None:
         async with self.database.transaction() as session:
             user = await UserRepository(session).get_by_client_id(name)
-        return user_info(user) if user else None
+        return UserOut.model_validate(user) if user else None
 
-    async def list_users(self, *, limit: int = 100, offset: int = 0) -> list[UserInfo]:
+    async def list_users(self, *, limit: int = 100, offset: int = 0) -> list[UserOut]:
         async with self.database.transaction() as session:
             users = await UserRepository(session).page(limit=limit, offset=offset)
             counts = await ApiKeyRepository(session).active_counts()
-        return [user_info(user, counts.get(user.id, 0)) for user in users]
+        return [
+            UserOut.model_validate(user).model_copy(update={"active_keys": counts.get(user.id, 0)})
+            for user in users
+        ]
 
     async def update_user(
         self,
@@ -127,7 +87,7 @@ class UserAdmin:
         active: bool | None = None,
         role: str | None = None,
         password: str | None = None,
-    ) -> UserInfo:
+    ) -> UserOut:
         password_hash = await hash_password(password) if password is not None else None
         async with self.database.transaction() as session:
             user = await UserRepository(session).get(user_id)
@@ -142,11 +102,13 @@ class UserAdmin:
             if password_hash is not None or active is False or role is not None:
                 user.token_version += 1  # old refresh tokens must not outlive the change
             await session.flush()
-        return user_info(user)
+        return UserOut.model_validate(user)
+
+    # --- API keys --------------------------------------------------------------------
 
     async def create_key(
         self, user_id: str, *, name: str = "default", expires_in_days: int | None = None
-    ) -> IssuedKey:
+    ) -> KeyCreated:
         issued = new_api_key()
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         async with self.database.transaction() as session:
@@ -161,16 +123,20 @@ class UserAdmin:
                     expires_at=expires,
                 )
             )
-        return IssuedKey(key_info(key), issued.secret)
+        return KeyCreated(**KeyOut.model_validate(key).model_dump(), key=issued.secret)
 
-    async def list_keys(self, user_id: str) -> list[KeyInfo]:
+    async def list_keys(self, user_id: str) -> list[KeyOut]:
+        """A user's keys, oldest first; an unknown user is a 404, not an empty list."""
         async with self.database.transaction() as session:
-            return [key_info(k) for k in await ApiKeyRepository(session).list_for(user_id)]
+            if await UserRepository(session).get(user_id) is None:
+                raise NotFound("no user with that id")
+            keys = await ApiKeyRepository(session).list_for(user_id)
+            return [KeyOut.model_validate(key) for key in keys]
 
-    async def revoke_key(self, key_id: str, *, owner: str | None) -> KeyInfo:
-        """Revoke by id or display prefix; ``owner`` scopes it (another's key: 404)."""
+    async def revoke_key(self, key_id: str, scope: Scope) -> KeyOut:
+        """Revoke by id or display prefix, if ``scope`` sees it (another's key: 404)."""
         async with self.database.transaction() as session:
-            key = await ApiKeyRepository(session).revoke(key_id, user_id=owner)
+            key = await ApiKeyRepository(session).revoke(key_id, scope)
         if key is None:
             raise NotFound("no API key with that id")
-        return key_info(key)
+        return KeyOut.model_validate(key)
