@@ -3,6 +3,14 @@
 It stands in for a paid remote API. The requested model name picks the behaviour:
 ``echo`` answers, ``flaky-N`` answers 429 N times then succeeds, ``broken`` always
 answers 500, ``slow`` waits longer than any test timeout.
+
+``tools`` (and any model starting ``tools``) behaves like a tool-calling model: while
+the request offers tools and the conversation holds no ``tool`` message after its last
+user message, it answers with one call of the first offered tool (``finish_reason:
+tool_calls``), its arguments ``{"query": <the last user message>}`` — or, when the
+tool's schema names other required properties, each of them set to that text. Once a
+tool result follows the last user message it answers ``The tool said: <result>.``
+Both streamed (arguments split over two chunks, as OpenAI does) and whole.
 """
 
 from __future__ import annotations
@@ -46,7 +54,14 @@ class FakeOpenAI:
                 429,
                 headers={"retry-after-ms": "10"},
             )
-        words = REPLY.split(" ")
+        if model.startswith("tools"):
+            call = _tool_call_for(body)
+            if call is not None:
+                return _tool_call_response(model, call, stream=bool(body.get("stream")))
+            reply = _after_tools(body)
+        else:
+            reply = REPLY
+        words = reply.split(" ")
         if not body.get("stream"):
             return JSONResponse(
                 {
@@ -57,7 +72,7 @@ class FakeOpenAI:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": REPLY},
+                            "message": {"role": "assistant", "content": reply},
                             "finish_reason": "stop",
                         }
                     ],
@@ -91,6 +106,72 @@ class FakeOpenAI:
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _last_user_index(messages: list[dict[str, Any]]) -> int:
+    return max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+
+
+def _tool_call_for(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The call a tool-calling model makes now, or None when it should answer."""
+    tools = body.get("tools") or []
+    messages: list[dict[str, Any]] = body.get("messages") or []
+    if not tools or body.get("tool_choice") == "none":
+        return None
+    last_user = _last_user_index(messages)
+    if any(m.get("role") == "tool" for m in messages[last_user + 1 :]):
+        return None
+    function = tools[0]["function"]
+    text = str(messages[last_user]["content"]) if last_user >= 0 else ""
+    required = [r for r in function.get("parameters", {}).get("required", []) if r != "query"]
+    arguments = {name: text for name in required} if required else {"query": text}
+    return {
+        "id": f"call_{len(messages)}",
+        "type": "function",
+        "function": {"name": function["name"], "arguments": json.dumps(arguments)},
+    }
+
+
+def _after_tools(body: dict[str, Any]) -> str:
+    messages: list[dict[str, Any]] = body.get("messages") or []
+    results = [
+        str(m.get("content"))
+        for m in messages[_last_user_index(messages) + 1 :]
+        if m.get("role") == "tool"
+    ]
+    return f"The tool said: {' '.join(results)}." if results else REPLY
+
+
+def _tool_call_response(model: str, call: dict[str, Any], *, stream: bool) -> Response:
+    usage = {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}
+    base = {"id": "chatcmpl-2", "created": int(time.time()), "model": model}
+    if not stream:
+        message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+        return JSONResponse(
+            {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+        )
+
+    async def events() -> AsyncIterator[str]:
+        chunk = {**base, "object": "chat.completion.chunk"}
+        arguments = call["function"]["arguments"]
+        half = len(arguments) // 2
+        first = {
+            "index": 0,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": arguments[:half]},
+        }
+        rest = {"index": 0, "function": {"arguments": arguments[half:]}}
+        for piece in (first, rest):
+            delta = {"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}
+            yield f"data: {json.dumps({**chunk, 'choices': [delta]})}\n\n"
+        end = {"index": 0, "delta": {}, "finish_reason": "tool_calls"}
+        yield f"data: {json.dumps({**chunk, 'choices': [end]})}\n\n"
+        yield f"data: {json.dumps({**chunk, 'choices': [], 'usage': usage})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 def free_port() -> int:
