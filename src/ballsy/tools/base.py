@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from ballsy.llm.base import ToolSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Whose turn a call belongs to: a skill sets that user's timer, in their time."""
+
+    user_id: str
+    now: datetime
+    """The turn's moment in the user's timezone."""
+    language: str = "en"
 
 
 class ToolSource(Protocol):
@@ -22,7 +34,7 @@ class ToolSource(Protocol):
 
     def specs(self) -> Sequence[ToolSpec]: ...
 
-    async def call(self, tool: str, arguments: Mapping[str, Any]) -> str: ...
+    async def call(self, tool: str, arguments: Mapping[str, Any], context: ToolContext) -> str: ...
 
 
 class ToolFailed(Exception):
