@@ -554,6 +554,13 @@ class Settings(BaseSettings):
     )
 
     @property
+    def webhooks_may_reach_private(self) -> bool:
+        """``JOB_WEBHOOK_ALLOW_PRIVATE``, or by default: only outside production."""
+        if self.job_webhook_allow_private is not None:
+            return self.job_webhook_allow_private
+        return self.environment != "production"
+
+    @property
     def resolved_log_format(self) -> Literal["json", "console"]:
         """``log_format``, or its default for the environment."""
         if self.log_format is not None:

@@ -355,14 +355,13 @@ class JobRunner:
             task.add_done_callback(self._webhooks.discard)
 
     async def _notify(self, job_id: str, url: str, view: JobView, secret: str) -> None:
-        allow = self.settings.job_webhook_allow_private
         delivered = await deliver(
             url,
             {"event": f"transcription.{view.status}", "job": view.summary()},
             secret=secret,
             attempts=self.settings.job_webhook_attempts,
             request_timeout=self.settings.job_webhook_timeout,
-            allow_private=allow if allow is not None else self.settings.environment != "production",
+            allow_private=self.settings.webhooks_may_reach_private,
         )
         with contextlib.suppress(Exception):
             async with self.database.transaction() as session:

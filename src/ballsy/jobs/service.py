@@ -101,13 +101,7 @@ class JobService:
                     "this server sends no webhooks (JOB_WEBHOOK_SECRET is not set)",
                     detail={"field": "webhook_url"},
                 )
-            allow = self.settings.job_webhook_allow_private
-            check_webhook_url(
-                webhook_url,
-                allow_private=allow
-                if allow is not None
-                else self.settings.environment != "production",
-            )
+            check_webhook_url(webhook_url, allow_private=self.settings.webhooks_may_reach_private)
 
     def check_room(self, declared_bytes: int | None) -> None:
         """507 before reading the body when the local disk cannot take it."""
