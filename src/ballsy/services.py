@@ -28,6 +28,7 @@ from ballsy.state.failover import FailoverState
 from ballsy.state.ratelimit import RateLimits
 from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
+from ballsy.tools.box import ToolBox
 
 log = get_logger("ballsy.services")
 
@@ -71,11 +72,14 @@ class Services:
         speech = SpeechService(settings, runtime)
         voices = {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         listeners = LiveListeners()
+        tools = ToolBox.from_settings(settings, [])
         return cls(
             settings=settings,
             database=database,
             llms=llms,
-            assistant=Assistant(settings, database, llms, spend=spend, cache=cache),
+            assistant=Assistant(
+                settings, database, llms, spend=spend, cache=cache, tools=tools
+            ),
             preferences=PreferencesService(settings, database, llms.names, sorted(voices)),
             runtime=runtime,
             speech=speech,
