@@ -29,6 +29,7 @@ from ballsy.state.ratelimit import RateLimits
 from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
 from ballsy.tools.box import ToolBox
+from ballsy.tools.skills import SkillTools
 
 log = get_logger("ballsy.services")
 
@@ -72,14 +73,13 @@ class Services:
         speech = SpeechService(settings, runtime)
         voices = {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         listeners = LiveListeners()
-        tools = ToolBox.from_settings(settings, [])
+        # Ballsy's own skills; MCP servers are sources too.
+        tools = ToolBox.from_settings(settings, [SkillTools(database)])
         return cls(
             settings=settings,
             database=database,
             llms=llms,
-            assistant=Assistant(
-                settings, database, llms, spend=spend, cache=cache, tools=tools
-            ),
+            assistant=Assistant(settings, database, llms, spend=spend, cache=cache, tools=tools),
             preferences=PreferencesService(settings, database, llms.names, sorted(voices)),
             runtime=runtime,
             speech=speech,
