@@ -334,6 +334,11 @@ class Settings(BaseSettings):
         description="Answer with the local model when the remote provider fails before its "
         "first token.",
     )
+    llm_tools: bool = Field(
+        default=True,
+        description="Offer tools to the remote provider's model (turn off for a model "
+        "that cannot call them).",
+    )
     llm_max_tokens: int = Field(default=200, ge=1, le=8192, description="Longest reply, in tokens.")
     llm_temperature: float = Field(
         default=0.7, ge=0.0, le=2.0, description="Sampling temperature of replies."

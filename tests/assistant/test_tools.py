@@ -101,10 +101,11 @@ async def test_a_list_tool_changes_the_users_list(
         await services.close()
 
 
+@pytest.mark.parametrize("settings", [{"tools_allowed": []}, {"llm_tools": False}])
 async def test_no_allowed_tools_means_a_plain_reply(
-    tmp_path: Path, fake_openai: tuple[str, FakeOpenAI]
+    tmp_path: Path, fake_openai: tuple[str, FakeOpenAI], settings: dict[str, Any]
 ) -> None:
-    services = await _services(tmp_path, fake_openai[0], tools_allowed=[])
+    services = await _services(tmp_path, fake_openai[0], **settings)
     try:
         result = await services.assistant.run("tools-d", "tell me a joke")
     finally:

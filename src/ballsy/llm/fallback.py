@@ -21,11 +21,14 @@ class FallbackLLM:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
-        self.supports_tools = primary.supports_tools
 
     @property
     def default_model(self) -> str:
         return self.primary.default_model
+
+    @property
+    def supports_tools(self) -> bool:
+        return self.primary.supports_tools
 
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions

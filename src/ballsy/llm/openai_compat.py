@@ -107,6 +107,7 @@ class OpenAICompatibleLLM:
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
             azure_api_version=azure_api_version,
+            supports_tools=settings.llm_tools,
         )
 
     @property

@@ -84,11 +84,14 @@ class SpendCappedLLM:
         self.guard = guard
         self.user_id = user_id
         self.name = inner.name
-        self.supports_tools = inner.supports_tools
 
     @property
     def default_model(self) -> str:
         return self.inner.default_model
+
+    @property
+    def supports_tools(self) -> bool:
+        return self.inner.supports_tools
 
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions

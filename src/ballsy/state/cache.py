@@ -56,12 +56,15 @@ class CachedLLM:
         self.cache = cache
         self.key = key
         self.name = inner.name
-        self.supports_tools = inner.supports_tools
         self.hit = False
 
     @property
     def default_model(self) -> str:
         return self.inner.default_model
+
+    @property
+    def supports_tools(self) -> bool:
+        return self.inner.supports_tools
 
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
