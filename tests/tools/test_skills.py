@@ -133,3 +133,16 @@ async def test_math_and_time(database: Database) -> None:
     assert await _call(database, me, "get_time") == (
         "It's 3:07 PM on Monday, November 23, 2026 (Europe/Paris)."
     )
+
+
+async def test_a_deferred_change_waits_for_the_turn(database: Database) -> None:
+    me = await _user(database)
+    effects: list[Any] = []
+    deferred = ToolContext(user_id=me.user_id, now=NOW, defer=effects.append)
+    said = await _call(database, deferred, "set_timer", minutes=5, label="egg")
+    assert said == "OK, egg timer for 5 minutes, starting now."
+    assert len(effects) == 1
+    assert await _call(database, me, "list_timers") == "You have no timers running."
+    async with database.transaction() as session:
+        await effects[0](PersonalRepository(session, me.user_id))
+    assert (await _call(database, me, "list_timers")).startswith("You have one timer: egg timer")

@@ -93,6 +93,8 @@ class Turn:
     continuation: tuple[ChatMessage, ...] = ()
     # The client's tools the model called: the reply ended there, the client runs them.
     client_calls: tuple[ToolCall, ...] = ()
+    # The changes Ballsy's own tools made in this turn, applied with ``effect``.
+    tool_effects: list[Effect] = field(default_factory=list)
 
 
 class Assistant:
@@ -133,7 +135,8 @@ class Assistant:
         — the same user ``text``, then the assistant message with those ``tool_calls``
         and one ``tool`` message per result. A continuation is never answered by a
         skill, and storing it adds only the reply to memory (the user's words are
-        there from the turn that made the calls)."""
+        there from the turn that made the calls). Finish every turn, one that ended
+        at client calls too: the changes Ballsy's own tools made are stored then."""
         with tracing.span("ballsy.turn.prepare", source=source):
             turn = await self._prepare(client_id, text, source, instructions, continuation)
         turn.client_tools = tuple(client_tools)
@@ -264,7 +267,12 @@ class Assistant:
         return offered_tools(self.tools.specs(), turn.client_tools)
 
     def _tool_context(self, turn: Turn) -> ToolContext:
-        return ToolContext(user_id=turn.user_id, now=turn.now, language=turn.preferences.language)
+        return ToolContext(
+            user_id=turn.user_id,
+            now=turn.now,
+            language=turn.preferences.language,
+            defer=turn.tool_effects.append,
+        )
 
     @staticmethod
     def _record_tools(turn: Turn, loop: ToolLoop) -> None:
@@ -337,8 +345,9 @@ class Assistant:
                     turn.user_id,
                     idle_timeout=timedelta(seconds=self.settings.conversation_idle_timeout),
                 ) or await conversations.start(turn.user_id)
-                if turn.effect is not None:
-                    await turn.effect(PersonalRepository(session, turn.user_id))
+                for effect in [turn.effect, *turn.tool_effects]:
+                    if effect is not None:
+                        await effect(PersonalRepository(session, turn.user_id))
                 # A continuation's user words were stored by the turn that made the calls.
                 asked = [] if turn.continuation else [("user", turn.text)]
                 said = asked + ([("assistant", reply)] if reply else [])

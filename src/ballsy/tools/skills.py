@@ -8,9 +8,9 @@ tool builds the same typed request a skill's parser would and answers it with th
 skill's own code, for the turn's user at the turn's moment, so the model reads the
 reply the skill would have spoken ("OK, pasta timer for 10 minutes, starting now.").
 
-A tool's change is made at once, in its own transaction, as any tool's action is (an
-MCP server's lights go off when called too); a skill's reply, by contrast, changes the
-data when its turn is stored.
+A tool's change (the timer to start) is handed to ``ToolContext.defer`` and made when
+the turn is stored, as a skill's is: a speculative reply the voice engine drops changes
+nothing, and a stored turn comes with its change. Without ``defer`` it is made at once.
 """
 
 from __future__ import annotations
@@ -276,7 +276,10 @@ class SkillTools:
             store = PersonalRepository(session, context.user_id)
             answered = await request.answer(store, context.now)
             if answered.effect is not None:
-                await answered.effect(store)
+                if context.defer is not None:
+                    context.defer(answered.effect)
+                else:
+                    await answered.effect(store)
         return answered.reply.text
 
     @staticmethod
