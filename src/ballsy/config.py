@@ -334,6 +334,11 @@ class Settings(BaseSettings):
         description="Answer with the local model when the remote provider fails before its "
         "first token.",
     )
+    llm_tools: bool = Field(
+        default=True,
+        description="Offer tools to the remote provider's model (turn off for a model "
+        "that cannot call them).",
+    )
     llm_max_tokens: int = Field(default=200, ge=1, le=8192, description="Longest reply, in tokens.")
     llm_temperature: float = Field(
         default=0.7, ge=0.0, le=2.0, description="Sampling temperature of replies."
@@ -357,6 +362,32 @@ class Settings(BaseSettings):
         le=256,
         description="CPU threads for the local model. One is right for the small default "
         "model: more threads gain little and stall badly when speech models share the CPU.",
+    )
+
+    local_llm_tools: bool = Field(
+        default=False,
+        description="Offer tools (Ballsy's skills, MCP servers) to the local model. Off by "
+        "default: SmolLM2 cannot call tools and answers in text instead.",
+    )
+
+    # --- tools (docs/api.md#tools) ---------------------------------------------------
+    tools_allowed: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Tools the assistant's LLM may call (comma list): a tool's name, "
+        "`source.tool`, `source.*` (`ballsy.*`: Ballsy's own skills; an MCP server's name) "
+        "or `*` for every tool. Empty: no tools.",
+    )
+    tools_max_steps: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Rounds of tool calls in one turn; past them the model must answer.",
+    )
+    tools_call_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300.0,
+        description="Seconds one tool call may take; a slower one is told to the model as failed.",
     )
 
     # --- speech ------------------------------------------------------------------
@@ -729,7 +760,9 @@ class Settings(BaseSettings):
         "`_wyoming._tcp`) so Home Assistant discovers it.",
     )
 
-    @field_validator("cors_origins", "allowed_hosts", "wyoming_allowed_clients", mode="before")
+    @field_validator(
+        "cors_origins", "allowed_hosts", "wyoming_allowed_clients", "tools_allowed", mode="before"
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -93,6 +93,12 @@ class LLMProvider(Protocol):
     @property
     def default_model(self) -> str: ...
 
+    @property
+    def supports_tools(self) -> bool:
+        """Whether the model may be offered tools: one that cannot use them (the small
+        local model, unless ``LOCAL_LLM_TOOLS``) is never sent any."""
+        ...
+
     def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:

@@ -89,6 +89,10 @@ class SpendCappedLLM:
     def default_model(self) -> str:
         return self.inner.default_model
 
+    @property
+    def supports_tools(self) -> bool:
+        return self.inner.supports_tools
+
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:

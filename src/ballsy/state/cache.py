@@ -62,6 +62,10 @@ class CachedLLM:
     def default_model(self) -> str:
         return self.inner.default_model
 
+    @property
+    def supports_tools(self) -> bool:
+        return self.inner.supports_tools
+
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:

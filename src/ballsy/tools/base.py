@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from ballsy.assistant.skills.personal import Effect
 from ballsy.llm.base import ToolSpec
 
 
@@ -18,6 +19,10 @@ class ToolContext:
     now: datetime
     """The turn's moment in the user's timezone."""
     language: str = "en"
+    defer: Callable[[Effect], None] | None = None
+    """Where Ballsy's own skills hand the change a call makes (a timer to start), to be
+    made when the turn is stored — as a skill's reply does — so that a speculative reply
+    the voice engine drops changes nothing. None: the change is made at once."""
 
 
 class ToolSource(Protocol):
