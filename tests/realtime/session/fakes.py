@@ -164,6 +164,8 @@ class FakeResponder:
         self.replies = list(replies) or ["Twelve times seven is eighty four."]
         self.fail_after = fail_after
         self.preface = preface
+        self.always_call = False
+        """Call again even after a result (a model that never stops calling)."""
         self.stored: list[Stored] = []
         self.amended: list[tuple[int, str]] = []
         self.remembered: list[tuple[str, str]] = []
@@ -181,7 +183,8 @@ class FakeResponder:
         reply = self.replies[min(len(self.turns), len(self.replies) - 1)]
         calls: tuple[ToolCall, ...] = ()
         results = [m.content for m in continuation if m.role == "tool"]
-        if client_tools and not any(m.role == "tool" for m in continuation[-1:]):
+        called = any(m.role == "tool" for m in continuation[-1:])
+        if client_tools and (self.always_call or not called):
             arguments = json.dumps({"query": text})
             call_id = f"call_{len(self.turns) + 1}"
             calls = (ToolCall(call_id, client_tools[0].name, arguments),)
