@@ -11,6 +11,8 @@ tool_calls``), its arguments ``{"query": <the last user message>}`` — or, when
 tool's schema names other required properties, each of them set to that text. Once a
 tool result follows the last user message it answers ``The tool said: <result>.``
 Both streamed (arguments split over two chunks, as OpenAI does) and whole.
+``tools-always`` calls a tool at every request that offers tools, unless
+``tool_choice`` is ``none`` (a model that would loop forever).
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def _tool_call_for(body: dict[str, Any]) -> dict[str, Any] | None:
     if not tools or body.get("tool_choice") == "none":
         return None
     last_user = _last_user_index(messages)
-    if any(m.get("role") == "tool" for m in messages[last_user + 1 :]):
+    answered = any(m.get("role") == "tool" for m in messages[last_user + 1 :])
+    if answered and not body["model"].startswith("tools-always"):
         return None
     function = tools[0]["function"]
     text = str(messages[last_user]["content"]) if last_user >= 0 else ""

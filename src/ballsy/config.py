@@ -359,6 +359,32 @@ class Settings(BaseSettings):
         "model: more threads gain little and stall badly when speech models share the CPU.",
     )
 
+    local_llm_tools: bool = Field(
+        default=False,
+        description="Offer tools (Ballsy's skills, MCP servers) to the local model. Off by "
+        "default: SmolLM2 cannot call tools and answers in text instead.",
+    )
+
+    # --- tools (docs/api.md#tools) ---------------------------------------------------
+    tools_allowed: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Tools the assistant's LLM may call (comma list): a tool's name, "
+        "`source.tool`, `source.*` (`ballsy.*`: Ballsy's own skills; an MCP server's name) "
+        "or `*` for every tool. Empty: no tools.",
+    )
+    tools_max_steps: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Rounds of tool calls in one turn; past them the model must answer.",
+    )
+    tools_call_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300.0,
+        description="Seconds one tool call may take; a slower one is told to the model as failed.",
+    )
+
     # --- speech ------------------------------------------------------------------
     stt_model: str = Field(default="tiny.en", description="Speech-to-text model.")
     stt_compute_type: str = Field(
@@ -722,7 +748,9 @@ class Settings(BaseSettings):
         "`_wyoming._tcp`) so Home Assistant discovers it.",
     )
 
-    @field_validator("cors_origins", "allowed_hosts", "wyoming_allowed_clients", mode="before")
+    @field_validator(
+        "cors_origins", "allowed_hosts", "wyoming_allowed_clients", "tools_allowed", mode="before"
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

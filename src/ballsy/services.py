@@ -28,6 +28,8 @@ from ballsy.state.failover import FailoverState
 from ballsy.state.ratelimit import RateLimits
 from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
+from ballsy.tools.box import ToolBox
+from ballsy.tools.skills import SkillTools
 
 log = get_logger("ballsy.services")
 
@@ -71,11 +73,13 @@ class Services:
         speech = SpeechService(settings, runtime)
         voices = {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         listeners = LiveListeners()
+        # Ballsy's own skills; MCP servers are sources too.
+        tools = ToolBox.from_settings(settings, [SkillTools(database)])
         return cls(
             settings=settings,
             database=database,
             llms=llms,
-            assistant=Assistant(settings, database, llms, spend=spend, cache=cache),
+            assistant=Assistant(settings, database, llms, spend=spend, cache=cache, tools=tools),
             preferences=PreferencesService(settings, database, llms.names, sorted(voices)),
             runtime=runtime,
             speech=speech,

@@ -3,11 +3,19 @@
 Chat goes straight to an LLM provider (no skills, no stored memory: the client sends
 the whole conversation, as with OpenAI). A model is addressed by provider name
 (``local``, ``openai`` …) or by the model name a provider serves.
+
+Tools are the client's, per the OpenAI spec: ``tools`` and ``tool_choice`` go to the
+model, its calls come back as ``message.tool_calls`` (``finish_reason: "tool_calls"``,
+streamed as ``delta.tool_calls``), the client runs them and sends the results as
+``tool`` messages. Ballsy's own tools are not offered here: the client asked for its
+own set. A model that cannot use tools (the local one without ``LOCAL_LLM_TOOLS``)
+is not sent them and answers in text.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -20,7 +28,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from ballsy.api.deps import CurrentUser, LLMsDep, SpeechDep, SpendDep
 from ballsy.api.openapi import STREAMED, errors
 from ballsy.errors import BallsyError, InvalidInput, NotFound
-from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider, complete
+from ballsy.llm.base import (
+    ChatMessage,
+    Delta,
+    GenerationOptions,
+    LLMProvider,
+    ToolCall,
+    ToolSpec,
+    complete,
+)
 from ballsy.llm.registry import LLMRegistry
 from ballsy.names import OPENAI_STT_MODELS, OPENAI_TTS_MODELS
 
@@ -37,15 +53,34 @@ class ContentPart(BaseModel):
     text: str | None = Field(default=None, max_length=_TEXT)
 
 
+class FunctionCallIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(max_length=64)
+    arguments: str = Field(default="{}", max_length=_TEXT)
+
+
+class ToolCallIn(BaseModel):
+    """A call an earlier assistant message made (the client sends the conversation)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(max_length=256)
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
+
+
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    role: Literal["system", "developer", "user", "assistant"]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: (
         Annotated[str, Field(max_length=_TEXT)]
         | Annotated[list[ContentPart], Field(max_length=200)]
         | None
     ) = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
+    tool_call_id: str | None = Field(default=None, max_length=256)
 
     def as_message(self) -> ChatMessage:
         if isinstance(self.content, list):
@@ -56,8 +91,115 @@ class ChatMessageIn(BaseModel):
             text = "".join(part.text or "" for part in self.content)
         else:
             text = self.content or ""
+        if self.role == "tool":
+            if not self.tool_call_id:
+                raise InvalidInput(
+                    "a tool message needs the tool_call_id of the call it answers",
+                    detail={"field": "tool_call_id"},
+                )
+            return ChatMessage(role="tool", content=text, tool_call_id=self.tool_call_id)
+        if self.role == "assistant" and self.tool_calls:
+            calls = tuple(
+                ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+                for call in self.tool_calls
+            )
+            return ChatMessage(role="assistant", content=text, tool_calls=calls)
         role = "system" if self.role == "developer" else self.role
         return ChatMessage(role=role, content=text)
+
+
+class InvalidTools(InvalidInput):
+    """A client's tool definitions are wrong: 400, as OpenAI answers them."""
+
+    status_code = 400
+
+
+_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_TOOL_CHOICES = ("none", "auto", "required")
+ToolChoice = Literal["none", "auto", "required"]
+
+
+def _tool_error(message: str, field: str) -> InvalidTools:
+    return InvalidTools(message, detail={"field": field})
+
+
+def client_tools(tools: list[dict[str, Any]] | None) -> tuple[ToolSpec, ...]:
+    """The request's ``tools``, checked: OpenAI function tools with usable names and a
+    JSON Schema object for the parameters."""
+    specs: list[ToolSpec] = []
+    for i, tool in enumerate(tools or ()):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise _tool_error(f"{where}: only tools of type 'function' are supported", where)
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise _tool_error(f"{where}.function must be an object", f"{where}.function")
+        name = function.get("name")
+        if not isinstance(name, str) or not _FUNCTION_NAME.fullmatch(name):
+            raise _tool_error(
+                f"{where}.function.name must be 1 to 64 letters, digits, '_' or '-'",
+                f"{where}.function.name",
+            )
+        if any(spec.name == name for spec in specs):
+            raise _tool_error(f"{where}: the function name {name!r} is given twice", where)
+        description = function.get("description", "")
+        if not isinstance(description, str) or len(description) > _TEXT:
+            raise _tool_error(
+                f"{where}.function.description must be a string",
+                f"{where}.function.description",
+            )
+        parameters = function.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
+            raise _tool_error(
+                f"{where}.function.parameters must be a JSON Schema of type 'object'",
+                f"{where}.function.parameters",
+            )
+        properties = parameters.get("properties", {})
+        required = parameters.get("required", [])
+        if not isinstance(properties, dict) or not isinstance(required, list):
+            raise _tool_error(
+                f"{where}.function.parameters: 'properties' must be an object and "
+                "'required' a list",
+                f"{where}.function.parameters",
+            )
+        specs.append(ToolSpec(name=name, description=description, parameters=parameters))
+    return tuple(specs)
+
+
+def tool_choice(
+    choice: str | dict[str, Any] | None, tools: tuple[ToolSpec, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice | None]:
+    """(the tools offered, the choice): a named function is that one tool, required."""
+    if choice is None:
+        return tools, None
+    if not tools:
+        raise _tool_error("tool_choice is only allowed when tools are given", "tool_choice")
+    if isinstance(choice, str):
+        if choice not in _TOOL_CHOICES:
+            raise _tool_error(
+                f"tool_choice must be one of {', '.join(_TOOL_CHOICES)} or a function",
+                "tool_choice",
+            )
+        return tools, cast("ToolChoice", choice)
+    function = choice.get("function") if choice.get("type") == "function" else None
+    name = function.get("name") if isinstance(function, dict) else None
+    chosen = [spec for spec in tools if spec.name == name]
+    if not chosen:
+        raise _tool_error(
+            "tool_choice names a function that is not in tools", "tool_choice.function.name"
+        )
+    return tuple(chosen), "required"
+
+
+def _calls_out(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in calls
+    ]
 
 
 class StreamOptions(BaseModel):
@@ -76,6 +218,9 @@ class ChatRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     stop: StopWord | Annotated[list[StopWord], Field(max_length=4)] | None = None
     n: int = Field(default=1, ge=1, le=1)
+    # Checked by client_tools (400 on a bad definition, as OpenAI answers).
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
+    tool_choice: Annotated[str, Field(max_length=32)] | dict[str, Any] | None = None
 
 
 def _provider_for(llms: LLMRegistry, model: str) -> tuple[LLMProvider, str | None]:
@@ -111,6 +256,9 @@ async def chat_completions(
     settings = llms.settings
     messages = [m.as_message() for m in body.messages]
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+    tools, choice = tool_choice(body.tool_choice, client_tools(body.tools))
+    if not provider.supports_tools:
+        tools, choice = (), None  # the model answers in text
     options = GenerationOptions(
         max_tokens=body.max_completion_tokens or body.max_tokens or settings.llm_max_tokens,
         temperature=(
@@ -118,6 +266,8 @@ async def chat_completions(
         ),
         model=model_override,
         stop=stop,
+        tools=tools,
+        tool_choice=choice,
     )
     model_name = model_override or provider.default_model
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model_name}
@@ -129,7 +279,15 @@ async def chat_completions(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": result.text},
+                    "message": (
+                        {
+                            "role": "assistant",
+                            "content": result.text or None,
+                            "tool_calls": _calls_out(result.tool_calls),
+                        }
+                        if result.tool_calls
+                        else {"role": "assistant", "content": result.text}
+                    ),
                     "finish_reason": result.finish_reason,
                 }
             ],
@@ -151,6 +309,10 @@ async def chat_completions(
             while pending is not None:
                 if pending.text:
                     yield _chunk(chunk_base, {"content": pending.text}, None)
+                if pending.tool_calls:
+                    calls = _calls_out(pending.tool_calls)
+                    calls = [{"index": i, **call} for i, call in enumerate(calls)]
+                    yield _chunk(chunk_base, {"tool_calls": calls}, None)
                 if pending.finish_reason:
                     yield _chunk(chunk_base, {}, pending.finish_reason)
                     if include_usage and pending.usage:

@@ -5,6 +5,12 @@ A turn is three steps so that the realtime engine can stream and interrupt it:
 iterator of text pieces), ``finish`` (persist what was really said). ``run`` does all
 three for request/response callers; ``history`` and ``stored_turn`` read answered
 turns back.
+
+A model that can call tools (``supports_tools``) is offered the allowed tools of the
+:class:`~ballsy.tools.box.ToolBox` — Ballsy's skills, MCP servers — and a client's own
+(``client_tools``); :class:`~ballsy.tools.loop.ToolLoop` runs Ballsy's and ends the
+reply at a client's call (``Turn.client_calls``), which the client runs and sends back
+as the next turn's ``continuation``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from ballsy.assistant.skills import (
 from ballsy.assistant.text import clean_command_text
 from ballsy.config import Settings
 from ballsy.errors import NotFound
-from ballsy.llm.base import ChatMessage, GenerationOptions, LLMProvider
+from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, LLMProvider, ToolCall, ToolSpec
 from ballsy.llm.registry import LLMRegistry
 from ballsy.observability import tracing
 from ballsy.observability.logging import get_logger
@@ -46,6 +52,9 @@ from ballsy.store.repositories import (
     SettingsRepository,
     UserRepository,
 )
+from ballsy.tools.base import ToolContext
+from ballsy.tools.box import ToolBox
+from ballsy.tools.loop import ToolLoop, offered_tools
 
 # Said when a model produces nothing at all, so a turn never ends in silence.
 NO_ANSWER = "Sorry, I don't have an answer for that."
@@ -77,6 +86,13 @@ class Turn:
     personal: bool = True
     # A personal skill's change (a timer to start), made when the turn is stored.
     effect: Effect | None = None
+    # Functions the client runs itself, offered to the model beside Ballsy's tools.
+    client_tools: tuple[ToolSpec, ...] = ()
+    # After the user's text: the assistant's calls of the client's tools and their
+    # results (``tool`` messages), for the turn that goes on once the client ran them.
+    continuation: tuple[ChatMessage, ...] = ()
+    # The client's tools the model called: the reply ended there, the client runs them.
+    client_calls: tuple[ToolCall, ...] = ()
 
 
 class Assistant:
@@ -88,12 +104,14 @@ class Assistant:
         *,
         spend: SpendGuard | None = None,
         cache: ResponseCache | None = None,
+        tools: ToolBox | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.llms = llms
         self.spend = spend
         self.cache = cache
+        self.tools = tools or ToolBox([], allowed=())
         self._zone = ZoneInfo(settings.timezone)
 
     async def begin(
@@ -103,14 +121,31 @@ class Assistant:
         source: Source = "text",
         *,
         instructions: str | None = None,
+        client_tools: Sequence[ToolSpec] = (),
+        continuation: Sequence[ChatMessage] = (),
     ) -> Turn:
         """Clean the text and load what the turn needs. ``instructions`` replaces the
-        user's persona for this turn (a realtime client's session instructions)."""
+        user's persona for this turn (a realtime client's session instructions).
+
+        ``client_tools``: functions the client runs, offered to the model beside
+        Ballsy's; when the model calls one the reply ends and ``Turn.client_calls``
+        holds the calls. ``continuation``: the turn going on after the client ran them
+        — the same user ``text``, then the assistant message with those ``tool_calls``
+        and one ``tool`` message per result. A continuation is never answered by a
+        skill, and storing it adds only the reply to memory (the user's words are
+        there from the turn that made the calls)."""
         with tracing.span("ballsy.turn.prepare", source=source):
-            return await self._prepare(client_id, text, source, instructions)
+            turn = await self._prepare(client_id, text, source, instructions, continuation)
+        turn.client_tools = tuple(client_tools)
+        return turn
 
     async def _prepare(
-        self, client_id: str, text: str, source: Source, instructions: str | None
+        self,
+        client_id: str,
+        text: str,
+        source: Source,
+        instructions: str | None,
+        continuation: Sequence[ChatMessage] = (),
     ) -> Turn:
         started = time.perf_counter()
         cleaned = clean_command_text(text, max_length=self.settings.max_command_length)
@@ -129,13 +164,15 @@ class Assistant:
                 if conversation
                 else []
             )
+        if continuation and memory and (memory[-1].role, memory[-1].content) == ("user", cleaned):
+            memory = memory[:-1]  # the turn that made the calls stored the user's words
         now = datetime.now(self._zone)
         prompt = build_prompt(
             system_prompt=instructions or preferences.system_prompt,
             now=now,
             memory=memory,
             text=cleaned,
-        )
+        ) + list(continuation)
         turn = Turn(
             user_id=user.id,
             text=cleaned,
@@ -146,6 +183,7 @@ class Assistant:
             now=now,
             personal=bool(memory or instructions)
             or preferences.system_prompt != self.settings.default_system_prompt,
+            continuation=tuple(continuation),
         )
         turn.timings["prepare_ms"] = _ms(started)
         return turn
@@ -161,30 +199,38 @@ class Assistant:
 
     async def reply(self, turn: Turn) -> AsyncIterator[str]:
         """Yield the reply in pieces: one piece for a skill, token deltas for an LLM."""
-        skill_start = time.perf_counter()
-        skills_span = tracing.start_span("ballsy.turn.skills")
-        context = SkillContext(now=turn.now, language=turn.preferences.language)
-        skill_reply = find_skill_reply(turn.text, context) or await self._personal(turn, context)
-        skills_span.end()
-        turn.timings["skills_ms"] = _ms(skill_start)
-        if skill_reply is not None:
-            turn.handled_by, turn.handler, turn.data = "skill", skill_reply.skill, skill_reply.data
-            yield skill_reply.text
-            return
+        if not turn.continuation:
+            skill_reply = await self._skill_reply(turn)
+            if skill_reply is not None:
+                turn.handled_by, turn.handler = "skill", skill_reply.skill
+                turn.data = skill_reply.data
+                yield skill_reply.text
+                return
         provider = self.llms.get(turn.preferences.llm_provider)
         options = GenerationOptions(
             max_tokens=self.settings.llm_max_tokens,
             temperature=self.settings.llm_temperature,
             model=turn.preferences.llm_model,
         )
-        provider = self._guarded(provider, turn, options)
+        tools = self._offered(provider, turn)
+        # A turn with tools is never cached: the tools act (a timer, the lights) and read
+        # what changes.
+        provider = self._guarded(provider, turn, options, cacheable=not tools)
         turn.handled_by, turn.handler = "llm", provider.name
         turn.model = options.model or provider.default_model
+        loop = (
+            ToolLoop(provider, self.tools, self._tool_context(turn), client_tools=turn.client_tools)
+            if tools
+            else None
+        )
         llm_start = time.perf_counter()
         # Ended by hand: a current-context span cannot live across this generator's yields.
         llm_span = tracing.start_span("ballsy.turn.llm", provider=provider.name)
+        deltas: AsyncIterator[Delta] = (
+            loop.stream(turn.prompt, options) if loop else provider.stream(turn.prompt, options)
+        )
         try:
-            async for delta in provider.stream(turn.prompt, options):
+            async for delta in deltas:
                 if delta.text:
                     turn.timings.setdefault("llm_first_token_ms", _ms(llm_start))
                     yield delta.text
@@ -195,9 +241,42 @@ class Assistant:
                     }
         finally:
             llm_span.end()
+            if loop is not None:
+                self._record_tools(turn, loop)
         turn.timings["llm_ms"] = _ms(llm_start)
         if isinstance(provider, CachedLLM) and provider.hit:
             turn.data["cached"] = True
+
+    async def _skill_reply(self, turn: Turn) -> SkillReply | None:
+        skill_start = time.perf_counter()
+        skills_span = tracing.start_span("ballsy.turn.skills")
+        context = SkillContext(now=turn.now, language=turn.preferences.language)
+        try:
+            return find_skill_reply(turn.text, context) or await self._personal(turn, context)
+        finally:
+            skills_span.end()
+            turn.timings["skills_ms"] = _ms(skill_start)
+
+    def _offered(self, provider: LLMProvider, turn: Turn) -> tuple[ToolSpec, ...]:
+        """The tools this turn's model is offered: none to a model that cannot use them."""
+        if not provider.supports_tools:
+            return ()
+        return offered_tools(self.tools.specs(), turn.client_tools)
+
+    def _tool_context(self, turn: Turn) -> ToolContext:
+        return ToolContext(user_id=turn.user_id, now=turn.now, language=turn.preferences.language)
+
+    @staticmethod
+    def _record_tools(turn: Turn, loop: ToolLoop) -> None:
+        turn.client_calls = loop.client_calls
+        if loop.results:
+            turn.timings["tools_ms"] = loop.tools_ms
+            turn.data["tools"] = [
+                {"source": r.source, "tool": r.call.name, "outcome": r.outcome}
+                for r in loop.results
+            ]
+        if loop.client_calls:
+            turn.data["client_calls"] = [call.name for call in loop.client_calls]
 
     async def _personal(self, turn: Turn, context: SkillContext) -> SkillReply | None:
         """Timers, reminders, lists: read the user's data now, change it in ``finish``."""
@@ -210,12 +289,12 @@ class Assistant:
         return answered.reply
 
     def _guarded(
-        self, provider: LLMProvider, turn: Turn, options: GenerationOptions
+        self, provider: LLMProvider, turn: Turn, options: GenerationOptions, *, cacheable: bool
     ) -> LLMProvider:
         """The provider as this user may call it: spend-capped if paid, cached if shareable."""
         if self.spend is not None:
             provider = self.spend.capped(provider, turn.user_id)
-        if self.cache is not None and self.cache.enabled and not turn.personal:
+        if cacheable and self.cache is not None and self.cache.enabled and not turn.personal:
             key = cache_key(
                 provider.name,
                 options.model or provider.default_model,
@@ -260,7 +339,9 @@ class Assistant:
                 ) or await conversations.start(turn.user_id)
                 if turn.effect is not None:
                     await turn.effect(PersonalRepository(session, turn.user_id))
-                said = [("user", turn.text)] + ([("assistant", reply)] if reply else [])
+                # A continuation's user words were stored by the turn that made the calls.
+                asked = [] if turn.continuation else [("user", turn.text)]
+                said = asked + ([("assistant", reply)] if reply else [])
                 await conversations.append(conversation, said)
                 record = await HistoryRepository(session).add(
                     CommandRecord(

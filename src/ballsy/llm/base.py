@@ -89,6 +89,9 @@ class Completion:
 
 class LLMProvider(Protocol):
     name: str
+    supports_tools: bool
+    """Whether the model may be offered tools: a provider that cannot use them (the
+    small local model, unless ``LOCAL_LLM_TOOLS``) is never sent any."""
 
     @property
     def default_model(self) -> str: ...

@@ -1,7 +1,8 @@
 """Wrap a remote provider so a failure before the first token falls back to another.
 
 Once the primary has produced text the reply is committed to it: switching providers
-mid-sentence would make the assistant contradict itself.
+mid-sentence would make the assistant contradict itself. The fallback is offered the
+tools only when it can use them (the local model, with ``LOCAL_LLM_TOOLS``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class FallbackLLM:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
+        self.supports_tools = primary.supports_tools
 
     @property
     def default_model(self) -> str:
@@ -39,7 +41,11 @@ class FallbackLLM:
                 raise
             log.warning("ballsy.llm.fallback", provider=self.primary.name, error=exc.code)
         fallback_options = GenerationOptions(
-            max_tokens=options.max_tokens, temperature=options.temperature, stop=options.stop
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            stop=options.stop,
+            tools=options.tools if self.fallback.supports_tools else (),
+            tool_choice=options.tool_choice if self.fallback.supports_tools else None,
         )
         async for delta in self.fallback.stream(messages, fallback_options):
             yield delta

@@ -6,12 +6,18 @@ evaluated state of recent prompts, so a conversation's stable prefix (persona an
 memory) is evaluated once, not at every turn. Tokens cross back to the event loop
 through a bounded queue; closing the stream sets a flag the generating thread checks
 after every token, so a cancelled reply stops costing CPU at once.
+
+Tools are offered only when ``tools=True`` (``LOCAL_LLM_TOOLS``): SmolLM2 cannot call
+them. Then they go into the GGUF's chat template, and the calls the model writes
+(``<tool_call>{…}</tool_call>``, or llama.cpp's own ``tool_calls`` deltas) come back as
+one ``Delta(tool_calls=…)``; without, a tool conversation is flattened into text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -21,6 +27,7 @@ from typing import Any
 
 from ballsy.errors import ModelUnavailable, ServiceBusy
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage, complete
+from ballsy.llm.tool_calls import TextToolCalls, ToolCallAssembly
 from ballsy.observability.metrics import (
     INFERENCE_WAITING,
     MODEL_EVENTS,
@@ -57,8 +64,10 @@ class LocalLLM:
         threads: int = 1,
         max_waiting: int = 16,
         prompt_cache_mb: int = 256,
+        tools: bool = False,
     ) -> None:
         self._model_path = model_path
+        self.supports_tools = tools
         self._context_size = context_size
         self._threads = threads
         self._prompt_cache_bytes = prompt_cache_mb * 1024 * 1024
@@ -129,13 +138,14 @@ class LocalLLM:
 
     def _generate(
         self,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         options: GenerationOptions,
         emit: Any,
         cancelled: threading.Event,
     ) -> None:
         try:
             llama = self._load()
+            offered = _tools_param(options) if self.supports_tools else {}
             chunks: Iterator[dict[str, Any]] = llama.create_chat_completion(
                 messages=messages,
                 max_tokens=options.max_tokens,
@@ -144,22 +154,43 @@ class LocalLLM:
                 # Tiny models loop ("endless, endless, …") without a repeat penalty.
                 repeat_penalty=REPEAT_PENALTY,
                 stream=True,
+                **offered,
             )
             completion_tokens = 0
             finish_reason: str | None = None
+            assembly, written = ToolCallAssembly(), TextToolCalls()
             for chunk in chunks:
                 if cancelled.is_set():
                     finish_reason = "cancelled"
                     break
                 choice = chunk["choices"][0]
-                text = choice.get("delta", {}).get("content") or ""
+                delta = choice.get("delta") or {}
+                for piece in delta.get("tool_calls") or ():
+                    function = piece.get("function") or {}
+                    assembly.add(
+                        piece.get("index", 0),
+                        id=piece.get("id"),
+                        name=function.get("name"),
+                        arguments=function.get("arguments"),
+                    )
+                text = delta.get("content") or ""
                 if text:
                     completion_tokens += 1
-                    emit(Delta(text=text))
+                    passed = written.feed(text) if offered else text
+                    if passed:
+                        emit(Delta(text=passed))
                 finish_reason = choice.get("finish_reason") or finish_reason
-            prompt_tokens = sum(len(llama.tokenize(m["content"].encode())) for m in messages)
+            if rest := written.rest():
+                emit(Delta(text=rest))
+            calls = assembly.calls() + written.calls()
+            prompt_tokens = sum(
+                len(llama.tokenize((m.get("content") or "").encode())) for m in messages
+            )
             usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-            emit(Delta(text="", finish_reason=finish_reason or "stop", usage=usage))
+            if calls and finish_reason != "cancelled":
+                emit(Delta(text="", finish_reason="tool_calls", usage=usage, tool_calls=calls))
+            else:
+                emit(Delta(text="", finish_reason=finish_reason or "stop", usage=usage))
         except BaseException as exc:  # handed to the event loop, re-raised there
             emit(exc)
         finally:
@@ -178,7 +209,7 @@ class LocalLLM:
         def emit(item: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        payload = [{"role": m.role, "content": m.content} for m in messages]
+        payload = [_message(m, tools=self.supports_tools) for m in messages]
         self._waiting += 1
         INFERENCE_WAITING.labels(_POOL).inc()
         future = loop.run_in_executor(
@@ -217,3 +248,55 @@ class LocalLLM:
         if self._llama is not None:
             MODEL_EVENTS.labels(self.model_path.stem, "unload").inc()
         self._llama = None
+
+
+def _tools_param(options: GenerationOptions) -> dict[str, Any]:
+    if not options.tools or options.tool_choice == "none":
+        return {}  # "none": the template shows no tools, so the model answers
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": spec.name,
+                "description": spec.description,
+                "parameters": dict(spec.parameters),
+            },
+        }
+        for spec in options.tools
+    ]
+    return {"tools": tools}
+
+
+def _message(message: ChatMessage, *, tools: bool) -> dict[str, Any]:
+    """A message as llama.cpp's chat template takes it. Without tools, the template may
+    know no ``tool`` role: calls and results become plain text the model can read."""
+    if message.role == "tool":
+        if tools:
+            call_id = message.tool_call_id
+            return {"role": "tool", "content": message.content, "tool_call_id": call_id}
+        return {"role": "user", "content": f"(result of a tool) {message.content}"}
+    if message.role == "assistant" and message.tool_calls:
+        if not tools:
+            names = ", ".join(call.name for call in message.tool_calls)
+            return {"role": "assistant", "content": message.content or f"(I used {names}.)"}
+        return {
+            "role": "assistant",
+            "content": message.content,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    # Chat templates write the arguments with tojson: an object, not text.
+                    "function": {"name": call.name, "arguments": _arguments(call.arguments)},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def _arguments(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

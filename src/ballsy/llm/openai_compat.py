@@ -5,6 +5,10 @@ the key and the model name differ, and each preset in ``llm/providers/`` supplie
 The SDK retries 408/409/429/5xx with exponential backoff (``max_retries``); what still
 fails becomes a ``ProviderError`` (502) or ``ProviderTimeout`` (504) so a client never
 waits on a dead provider.
+
+Tools go out as OpenAI function tools; a streamed call arrives in pieces (by index: the
+id and name first, the arguments over many chunks) and is handed on assembled, as one
+``Delta(tool_calls=…, finish_reason="tool_calls")``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,45 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 from pydantic import SecretStr
 
 from ballsy.config import Settings
 from ballsy.errors import ProviderError, ProviderTimeout
-from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage
+from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, ToolSpec, Usage
+from ballsy.llm.tool_calls import ToolCallAssembly
 from ballsy.observability.metrics import record_llm_call
+
+
+def message_param(message: ChatMessage) -> dict[str, Any]:
+    """A chat message as the chat-completions API takes it."""
+    if message.role == "tool":
+        return {"role": "tool", "content": message.content, "tool_call_id": message.tool_call_id}
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def tool_param(spec: ToolSpec) -> ChatCompletionToolParam:
+    return {
+        "type": "function",
+        "function": {
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": dict(spec.parameters),
+        },
+    }
 
 
 class OpenAICompatibleLLM:
@@ -33,8 +69,10 @@ class OpenAICompatibleLLM:
         timeout: float,
         max_retries: int,
         azure_api_version: str | None = None,
+        supports_tools: bool = True,
     ) -> None:
         self.name = name
+        self.supports_tools = supports_tools
         self._model = model
         client_options: dict[str, Any] = {
             "api_key": api_key or "not-needed",
@@ -82,21 +120,27 @@ class OpenAICompatibleLLM:
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:
+        tools: dict[str, Any] = {}
+        if options.tools:
+            tools["tools"] = [tool_param(spec) for spec in options.tools]
+            if options.tool_choice is not None:
+                tools["tool_choice"] = options.tool_choice
         try:
             response = await self._client.chat.completions.create(
                 model=options.model or self._model,
                 messages=cast(
-                    "list[ChatCompletionMessageParam]",
-                    [{"role": m.role, "content": m.content} for m in messages],
+                    "list[ChatCompletionMessageParam]", [message_param(m) for m in messages]
                 ),
                 max_tokens=options.max_tokens,
                 temperature=options.temperature,
                 stop=list(options.stop) or None,
                 stream=True,
                 stream_options={"include_usage": True},
+                **tools,
             )
             finish_reason: str | None = None
             usage: Usage | None = None
+            assembly = ToolCallAssembly()
             async with response:
                 async for chunk in response:
                     if chunk.usage is not None:
@@ -109,6 +153,14 @@ class OpenAICompatibleLLM:
                     choice = chunk.choices[0]
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
+                    for piece in (choice.delta.tool_calls if choice.delta else None) or ():
+                        function = piece.function
+                        assembly.add(
+                            piece.index,
+                            id=piece.id,
+                            name=function.name if function else None,
+                            arguments=function.arguments if function else None,
+                        )
                     if choice.delta and choice.delta.content:
                         yield Delta(text=choice.delta.content)
             record_llm_call(
@@ -117,7 +169,11 @@ class OpenAICompatibleLLM:
                 prompt_tokens=usage.prompt_tokens if usage else 0,
                 completion_tokens=usage.completion_tokens if usage else 0,
             )
-            yield Delta(text="", finish_reason=finish_reason or "stop", usage=usage)
+            calls = assembly.calls()
+            if calls:
+                yield Delta(text="", finish_reason="tool_calls", usage=usage, tool_calls=calls)
+            else:
+                yield Delta(text="", finish_reason=finish_reason or "stop", usage=usage)
         except openai.APITimeoutError as exc:
             record_llm_call(self.name, "error", error_code="timeout")
             raise ProviderTimeout(f"LLM provider '{self.name}' timed out") from exc

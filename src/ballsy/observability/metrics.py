@@ -192,6 +192,20 @@ MODEL_LOAD_SECONDS = Histogram(
     buckets=_LOAD_BUCKETS,
 )
 
+# --- tools -------------------------------------------------------------------------------
+TOOL_CALLS = Counter(
+    "ballsy_tool_calls_total",
+    "Tool calls the assistant's LLM made, by source (ballsy or an MCP server), tool and "
+    "outcome (ok|unknown|bad_arguments|failed|timeout|error).",
+    ["source", "tool", "outcome"],
+)
+TOOL_CALL_SECONDS = Histogram(
+    "ballsy_tool_call_seconds",
+    "Time one tool call took, by source and tool.",
+    ["source", "tool"],
+    buckets=_LATENCY_BUCKETS,
+)
+
 # --- jobs and operations ---------------------------------------------------------------
 JOB_QUEUE_DEPTH = Gauge(
     "ballsy_job_queue_depth",
@@ -303,6 +317,12 @@ def record_llm_call(
         LLM_TOKENS.labels(provider, "out").inc(completion_tokens)
     if error_code is not None:
         LLM_PROVIDER_ERRORS.labels(provider, error_code).inc()
+
+
+def record_tool_call(source: str, tool: str, outcome: str, seconds: float) -> None:
+    """One tool call the assistant ran (or refused), and how long it took."""
+    TOOL_CALLS.labels(source, tool, outcome).inc()
+    TOOL_CALL_SECONDS.labels(source, tool).observe(seconds)
 
 
 def record_rate_limited(scope: RateLimitScope) -> None:

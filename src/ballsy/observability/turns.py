@@ -46,7 +46,9 @@ class TurnTimings:
     llm_first_token_ms: float | None = None
     """LLM call → first token (only when the LLM answered)."""
     llm_ms: float | None = None
-    """LLM call → last token."""
+    """LLM call → last token (every step of a turn with tool calls)."""
+    tools_ms: float | None = None
+    """Running the tools the LLM called, all of them (part of ``llm_ms``)."""
     tts_ms: float | None = None
     """The whole reply synthesized (``POST /api/voice``)."""
     tts_first_audio_ms: float | None = None

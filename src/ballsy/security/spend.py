@@ -84,6 +84,7 @@ class SpendCappedLLM:
         self.guard = guard
         self.user_id = user_id
         self.name = inner.name
+        self.supports_tools = inner.supports_tools
 
     @property
     def default_model(self) -> str:

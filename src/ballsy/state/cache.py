@@ -56,6 +56,7 @@ class CachedLLM:
         self.cache = cache
         self.key = key
         self.name = inner.name
+        self.supports_tools = inner.supports_tools
         self.hit = False
 
     @property

@@ -37,8 +37,13 @@ class PersonalRepository:
     async def add_due(
         self, kind: str, label: str, due_at: datetime, duration_s: float | None = None
     ) -> DueItem:
+        # In UTC: SQLite keeps the wall time and drops the zone, and reads it back as UTC.
         item = DueItem(
-            user_id=self.user_id, kind=kind, label=label, due_at=due_at, duration_s=duration_s
+            user_id=self.user_id,
+            kind=kind,
+            label=label,
+            due_at=due_at.astimezone(UTC),
+            duration_s=duration_s,
         )
         self.session.add(item)
         await self.session.flush()

@@ -14,6 +14,7 @@ def build_local(settings: Settings) -> LocalLLM:
         context_size=settings.local_llm_context,
         threads=settings.local_llm_threads,
         prompt_cache_mb=settings.local_llm_prompt_cache_mb,
+        tools=settings.local_llm_tools,
     )
 
 
