@@ -8,12 +8,14 @@ is the production one; only the neural network is replaced.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ballsy.errors import RateLimited
+from ballsy.llm.base import ChatMessage, ToolCall, ToolSpec
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import SessionEvent
@@ -123,6 +125,15 @@ class FakeTurn:
     usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 3})
     stages: Mapping[str, float] = field(default_factory=lambda: {"prepare_ms": 1.0})
     closed: bool = False
+    client_tools: tuple[ToolSpec, ...] = ()
+    continuation: tuple[ChatMessage, ...] = ()
+    calls: tuple[ToolCall, ...] = ()
+    """The client calls the model makes once its text (``script``) is out."""
+    ended: bool = False
+
+    @property
+    def client_calls(self) -> tuple[ToolCall, ...]:
+        return self.calls if self.ended else ()
 
     async def _stream(self) -> AsyncIterator[str]:
         try:
@@ -131,6 +142,7 @@ class FakeTurn:
                     raise RuntimeError("llama_decode returned -3")
                 await asyncio.sleep(0)
                 yield piece
+            self.ended = True
         finally:
             self.closed = True
 
@@ -143,18 +155,53 @@ class FakeTurn:
 
 
 class FakeResponder:
-    def __init__(self, *replies: str, fail_after: int | None = None) -> None:
+    """Answers ``replies`` in order (then the last one). Offered client tools, it acts
+    like a tool-calling model (tests/fake_openai.py's ``tools``): it calls the first
+    tool with ``{"query": <text>}`` (after saying ``preface``, if any) until a ``tool``
+    result follows the text, then answers ``The tool said: <results>.``"""
+
+    def __init__(self, *replies: str, fail_after: int | None = None, preface: str = "") -> None:
         self.replies = list(replies) or ["Twelve times seven is eighty four."]
         self.fail_after = fail_after
+        self.preface = preface
+        self.always_call = False
+        """Call again even after a result (a model that never stops calling)."""
         self.stored: list[Stored] = []
         self.amended: list[tuple[int, str]] = []
         self.remembered: list[tuple[str, str]] = []
         self.turns: list[FakeTurn] = []
 
-    async def begin(self, user: str, text: str, *, instructions: str | None) -> PreparedTurn:
+    async def begin(
+        self,
+        user: str,
+        text: str,
+        *,
+        instructions: str | None,
+        client_tools: Sequence[ToolSpec] = (),
+        continuation: Sequence[ChatMessage] = (),
+    ) -> PreparedTurn:
         reply = self.replies[min(len(self.turns), len(self.replies) - 1)]
+        calls: tuple[ToolCall, ...] = ()
+        results = [m.content for m in continuation if m.role == "tool"]
+        called = any(m.role == "tool" for m in continuation[-1:])
+        if client_tools and (self.always_call or not called):
+            arguments = json.dumps({"query": text})
+            call_id = f"call_{len(self.turns) + 1}"
+            calls = (ToolCall(call_id, client_tools[0].name, arguments),)
+            reply = self.preface
+        elif results:
+            reply = f"The tool said: {' '.join(results)}."
         script = [word + " " for word in reply.split()]
-        turn = FakeTurn(self, user, text, script, fail_after=self.fail_after)
+        turn = FakeTurn(
+            self,
+            user,
+            text,
+            script,
+            fail_after=self.fail_after,
+            client_tools=tuple(client_tools),
+            continuation=tuple(continuation),
+            calls=calls,
+        )
         self.turns.append(turn)
         return turn
 

@@ -60,9 +60,58 @@ def test_events_parse_into_their_types() -> None:
         ({"type": "session.update"}, "missing_required_parameter", "session"),
         ({"type": "session.update", "session": []}, "invalid_value", "session"),
         (
-            {"type": "conversation.item.create", "item": {"type": "function_call", "role": "user"}},
+            {"type": "conversation.item.create", "item": {"type": "mcp_call", "role": "user"}},
             "unsupported_item",
             "item.type",
+        ),
+        (
+            {"type": "conversation.item.create", "item": {"type": "function_call", "role": "user"}},
+            "missing_required_parameter",
+            "item.name",
+        ),
+        (
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call", "name": "f", "arguments": "{not json"},
+            },
+            "invalid_value",
+            "item.arguments",
+        ),
+        (
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call", "name": "rm -rf", "arguments": "{}"},
+            },
+            "invalid_value",
+            "item.name",
+        ),
+        (
+            {"type": "conversation.item.create", "item": {"type": "function_call_output"}},
+            "missing_required_parameter",
+            "item.call_id",
+        ),
+        (
+            {"type": "session.update", "session": {"tools": [{"type": "mcp", "name": "ha"}]}},
+            "invalid_value",
+            "session.tools.0.type",
+        ),
+        (
+            {"type": "session.update", "session": {"tools": [{"type": "function"}]}},
+            "missing_required_parameter",
+            "session.tools.0.name",
+        ),
+        (
+            {
+                "type": "session.update",
+                "session": {"tools": [{"name": "f", "parameters": {"type": "string"}}]},
+            },
+            "invalid_value",
+            "session.tools.0.parameters",
+        ),
+        (
+            {"type": "session.update", "session": {"tools": {"name": "f"}}},
+            "invalid_value",
+            "session.tools",
         ),
         (
             {"type": "conversation.item.create", "item": {"role": "system", "content": TEXT}},

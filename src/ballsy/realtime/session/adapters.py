@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from ballsy.assistant.service import Assistant, Turn
 from ballsy.assistant.spoken import spoken_pieces
+from ballsy.llm.base import ChatMessage, ToolCall, ToolSpec
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.clock import SystemClock
 from ballsy.realtime.session.events import SessionEvent
@@ -100,6 +101,10 @@ class AssistantTurn:
         # Spoken text: markdown a model wrote is never read aloud (ballsy.assistant.spoken).
         return spoken_pieces(self.assistant.reply(self.turn))
 
+    @property
+    def client_calls(self) -> tuple[ToolCall, ...]:
+        return self.turn.client_calls
+
     async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int:
         result = await self.assistant.finish(
             self.turn, heard, interrupted=interrupted, timings=timings, observe=False
@@ -111,8 +116,23 @@ class AssistantResponder:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
 
-    async def begin(self, user: str, text: str, *, instructions: str | None) -> PreparedTurn:
-        turn = await self.assistant.begin(user, text, "voice", instructions=instructions)
+    async def begin(
+        self,
+        user: str,
+        text: str,
+        *,
+        instructions: str | None,
+        client_tools: Sequence[ToolSpec] = (),
+        continuation: Sequence[ChatMessage] = (),
+    ) -> PreparedTurn:
+        turn = await self.assistant.begin(
+            user,
+            text,
+            "voice",
+            instructions=instructions,
+            client_tools=client_tools,
+            continuation=continuation,
+        )
         return AssistantTurn(self.assistant, turn)
 
     async def amend(self, user_id: str, history_id: int, heard: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ballsy.llm.base import ChatMessage, ToolSpec
 from ballsy.realtime.session.options import SessionOptions
 
 
@@ -33,6 +34,10 @@ class SubmitText:
     respond: bool = True
     instructions: str | None = None
     speak: bool | None = None
+    continuation: tuple[ChatMessage, ...] = ()
+    """After ``text``: a continued turn's calls and their results (ports.TurnInput)."""
+    tools: tuple[ToolSpec, ...] | None = None
+    """The client's functions offered to the model; None: the session's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 from ballsy.assistant.text import clean_command_text
 from ballsy.errors import BallsyError, InvalidInput, NotFound, RateLimited
+from ballsy.llm.base import ChatMessage, ToolSpec
 from ballsy.observability.logging import get_logger
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.budget import BudgetPolicy, InputBudget
@@ -48,7 +49,13 @@ from ballsy.realtime.session.events import (
 )
 from ballsy.realtime.session.listener import Guess, Listener, Utterance, new_turn_id
 from ballsy.realtime.session.options import SessionOptions
-from ballsy.realtime.session.ports import AnnouncedTurn, PreparedTurn, SessionPorts, Voice
+from ballsy.realtime.session.ports import (
+    AnnouncedTurn,
+    PreparedTurn,
+    SessionPorts,
+    TurnInput,
+    Voice,
+)
 from ballsy.realtime.session.reply import FRAME_S, ReplyHandle, ReplyStyle, turn_error
 
 log = get_logger("ballsy.realtime.session")
@@ -149,6 +156,8 @@ class VoiceSession:
                     respond=command.respond,
                     instructions=command.instructions,
                     speak=command.speak,
+                    continuation=command.continuation,
+                    tools=command.tools,
                 )
             case Interrupt():
                 self.interrupt()
@@ -176,16 +185,22 @@ class VoiceSession:
         respond: bool = True,
         instructions: str | None = None,
         speak: bool | None = None,
+        continuation: tuple[ChatMessage, ...] = (),
+        tools: tuple[ToolSpec, ...] | None = None,
     ) -> str:
         """A typed turn; returns its turn id. Empty or oversized text is refused here.
-        ``instructions`` and ``speak`` override the session's options for this reply."""
+        ``instructions``, ``speak`` and ``tools`` override the session's options for this
+        reply; ``continuation`` continues a turn whose model called the client's
+        functions (:class:`~ballsy.realtime.session.ports.TurnInput`)."""
         cleaned = clean_command_text(text, max_length=self.ports.max_command_length)
         style = ReplyStyle(
             instructions=instructions or self.options.instructions,
             speak=self.options.speak if speak is None else speak,
+            tools=self.options.client_tools if tools is None else tools,
         )
         turn_id = new_turn_id()
-        self._start_turn(turn_id, self._typed(turn_id, cleaned, respond, style))
+        asked = TurnInput(cleaned, continuation)
+        self._start_turn(turn_id, self._typed(turn_id, asked, respond, style))
         return turn_id
 
     def announce(self, text: str, *, kind: str = "notice") -> str:
@@ -264,7 +279,7 @@ class VoiceSession:
         if self.responding:
             return  # one turn at a time: a reply still playing is not overtaken
         self._drop_speculation()
-        style = ReplyStyle(options.instructions, options.speak)
+        style = ReplyStyle(options.instructions, options.speak, options.client_tools)
         work = asyncio.create_task(self._speculate(guess, style))
         self._speculation = _Speculation(guess.turn_id, work, self.ports.clock.now())
 
@@ -273,8 +288,9 @@ class VoiceSession:
         text = transcript.text.strip()
         if not text or len(text) > self.ports.max_command_length:
             return None  # the turn itself will say why
-        turn = await self.ports.responder.begin(self.user, text, instructions=style.instructions)
-        reply = self._reply_handle(guess.turn_id, turn, style, held=True)
+        asked = TurnInput(text)
+        turn = await self._begin(asked, style)
+        reply = self._reply_handle(guess.turn_id, turn, style, held=True, asked=asked)
         reply.start()
         return reply
 
@@ -362,7 +378,8 @@ class VoiceSession:
         text = transcript.text.strip()
         self._emit(TranscriptFinal(utterance.turn_id, text, transcript.language))
         respond = self.options.auto_respond
-        style = ReplyStyle(self.options.instructions, self.options.speak)
+        options = self.options
+        style = ReplyStyle(options.instructions, options.speak, options.client_tools)
         if not text or not respond:
             self._emit(
                 TurnEnded(
@@ -376,30 +393,41 @@ class VoiceSession:
             held.release(confirmed_at=confirmed, timings=timings)
             await held.wait()
             return
-        await self._respond(utterance.turn_id, text, style, confirmed, timings)
+        await self._respond(utterance.turn_id, TurnInput(text), style, confirmed, timings)
 
     async def _announce(self, turn_id: str, text: str, kind: str, style: ReplyStyle) -> None:
         self._emit(Announcement(turn_id, text, kind))
         await self._speak(turn_id, AnnouncedTurn(self.user, text, kind), style)
 
-    async def _typed(self, turn_id: str, text: str, respond: bool, style: ReplyStyle) -> None:
+    async def _typed(
+        self, turn_id: str, asked: TurnInput, respond: bool, style: ReplyStyle
+    ) -> None:
         confirmed = self.ports.clock.now()
         if not respond:
             self._emit(TurnEnded(turn_id=turn_id, status="completed", responded=False))
             return
         await self.ports.limiter.admit(self.user)
-        await self._respond(turn_id, text, style, confirmed, TurnTimings())
+        await self._respond(turn_id, asked, style, confirmed, TurnTimings())
+
+    async def _begin(self, asked: TurnInput, style: ReplyStyle) -> PreparedTurn:
+        return await self.ports.responder.begin(
+            self.user,
+            asked.text,
+            instructions=style.instructions,
+            client_tools=style.tools,
+            continuation=asked.continuation,
+        )
 
     async def _respond(
         self,
         turn_id: str,
-        text: str,
+        asked: TurnInput,
         style: ReplyStyle,
         confirmed: float,
         timings: TurnTimings,
     ) -> None:
-        turn = await self.ports.responder.begin(self.user, text, instructions=style.instructions)
-        await self._speak(turn_id, turn, style, confirmed, timings)
+        turn = await self._begin(asked, style)
+        await self._speak(turn_id, turn, style, confirmed, timings, asked=asked)
 
     async def _speak(
         self,
@@ -408,8 +436,11 @@ class VoiceSession:
         style: ReplyStyle,
         confirmed: float | None = None,
         timings: TurnTimings | None = None,
+        asked: TurnInput | None = None,
     ) -> None:
-        reply = self._reply_handle(turn_id, turn, style, confirmed=confirmed, timings=timings)
+        reply = self._reply_handle(
+            turn_id, turn, style, confirmed=confirmed, timings=timings, asked=asked
+        )
         self._adopt(reply)
         reply.start()
         await reply.wait()
@@ -423,6 +454,7 @@ class VoiceSession:
         confirmed: float | None = None,
         timings: TurnTimings | None = None,
         held: bool = False,
+        asked: TurnInput | None = None,
     ) -> ReplyHandle:
         options = self.options
         voice = Voice(
@@ -441,6 +473,7 @@ class VoiceSession:
             confirmed_at=self.ports.clock.now() if confirmed is None else confirmed,
             timings=timings or TurnTimings(),
             held=held,
+            asked=asked,
         )
 
     def _adopt(self, reply: ReplyHandle) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ballsy.llm.base import ChatMessage, ToolCall
 from ballsy.observability.turns import TurnTimings
 
 TurnStatus = Literal["completed", "cancelled", "failed"]
@@ -70,6 +71,20 @@ class ReplyAudio:
     """PCM16 little-endian mono at ``sample_rate``."""
     sample_rate: int
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCallsRequested:
+    """The model called the client's functions: the reply of ``turn_id`` stops there
+    (its ``TurnEnded`` follows) and the client runs them. To go on, a new turn answers
+    ``user_text`` again with ``continuation`` + an assistant message holding ``calls``
+    + one ``tool`` message per result."""
+
+    turn_id: str
+    calls: tuple[ToolCall, ...]
+    user_text: str
+    continuation: tuple[ChatMessage, ...] = ()
+    """The messages the turn itself was begun with after ``user_text`` (earlier rounds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +169,7 @@ SessionEvent = (
     | ResponseStarted
     | ReplyDelta
     | ReplyAudio
+    | FunctionCallsRequested
     | Interrupted
     | TurnEnded
     | Announcement

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ballsy.errors import InvalidInput
+from ballsy.llm.base import ToolSpec
 from ballsy.realtime.session.turns import TurnWaits
 from ballsy.speech.vad import TurnConfig
 
@@ -43,6 +44,9 @@ class SessionOptions:
     speculative_reply: bool = True
     """Start answering the speculative transcript during the pause; nothing is sent or
     stored until the turn is confirmed."""
+    client_tools: tuple[ToolSpec, ...] = ()
+    """Functions of the client the model may call (``/v1/realtime`` ``session.tools``):
+    a reply that calls them ends with ``FunctionCallsRequested`` and the client runs them."""
 
     def __post_init__(self) -> None:
         if self.input_rate not in SUPPORTED_INPUT_RATES:

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ballsy.llm.base import ChatMessage, ToolCall, ToolSpec
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.clock import Clock
 from ballsy.realtime.session.events import SessionEvent
@@ -57,6 +58,16 @@ class Synthesizer(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TurnInput:
+    """What a turn answers: the user's text and, when it continues a turn whose model
+    called the client's functions, the messages after that text (the assistant's calls,
+    then one ``tool`` message per result)."""
+
+    text: str
+    continuation: tuple[ChatMessage, ...] = ()
+
+
 class PreparedTurn(Protocol):
     """One assistant turn begun for the engine: stream it, then persist what was heard."""
 
@@ -80,6 +91,12 @@ class PreparedTurn(Protocol):
         """The reply text as it is produced; closing it stops generation."""
         ...
 
+    @property
+    def client_calls(self) -> tuple[ToolCall, ...]:
+        """The client's functions the model called, known once :meth:`pieces` has ended:
+        the reply stops there, and the client runs them (empty for an answer)."""
+        ...
+
     async def finish(self, heard: str, *, interrupted: bool, timings: TurnTimings) -> int | None:
         """Store the turn with the reply the user heard; returns its history id."""
         ...
@@ -94,6 +111,7 @@ class AnnouncedTurn:
         self.handled_by = f"notice:{kind}"
         self.usage: dict[str, int] = {}
         self.stages: Mapping[str, float] = {}
+        self.client_calls: tuple[ToolCall, ...] = ()
 
     async def _say(self) -> AsyncIterator[str]:
         yield self.text
@@ -106,7 +124,18 @@ class AnnouncedTurn:
 
 
 class Responder(Protocol):
-    async def begin(self, user: str, text: str, *, instructions: str | None) -> PreparedTurn: ...
+    async def begin(
+        self,
+        user: str,
+        text: str,
+        *,
+        instructions: str | None,
+        client_tools: Sequence[ToolSpec] = (),
+        continuation: Sequence[ChatMessage] = (),
+    ) -> PreparedTurn:
+        """Begin answering ``text``; ``client_tools`` are the client's functions the model
+        may call, ``continuation`` what followed ``text`` (see :class:`TurnInput`)."""
+        ...
 
     async def amend(self, user_id: str, history_id: int, heard: str) -> None:
         """A stored reply was cut short: keep only ``heard``."""

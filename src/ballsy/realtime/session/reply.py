@@ -6,7 +6,9 @@ in frames paced by :class:`~ballsy.realtime.session.playout.Playout`. Interrupti
 (barge-in, client cancel) closes the reply stream — which stops LLM generation —,
 drops the sentences not yet spoken, and still persists the turn with only the words
 that were played. Any failure ends the reply as ``failed`` with an error code; what
-was heard until then is stored. The handle always ends with one ``TurnEnded``.
+was heard until then is stored. The handle always ends with one ``TurnEnded``. A
+reply whose model called the client's functions ends, after whatever text came before
+the calls, with ``FunctionCallsRequested`` (then its ``TurnEnded``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ballsy.errors import BallsyError
+from ballsy.llm.base import ToolSpec
 from ballsy.observability.logging import get_logger
 from ballsy.observability.turns import TurnTimings
 from ballsy.realtime.session.clock import elapsed_ms
 from ballsy.realtime.session.events import (
+    FunctionCallsRequested,
     Interrupted,
     ReplyAudio,
     ReplyDelta,
@@ -33,7 +37,13 @@ from ballsy.realtime.session.events import (
     TurnStatus,
 )
 from ballsy.realtime.session.playout import Playout
-from ballsy.realtime.session.ports import Int16Array, PreparedTurn, SessionPorts, Voice
+from ballsy.realtime.session.ports import (
+    Int16Array,
+    PreparedTurn,
+    SessionPorts,
+    TurnInput,
+    Voice,
+)
 from ballsy.realtime.session.resampling import StreamResampler
 from ballsy.realtime.session.sentences import SentenceBuffer
 
@@ -48,6 +58,8 @@ class ReplyStyle:
 
     instructions: str | None
     speak: bool
+    tools: tuple[ToolSpec, ...] = ()
+    """The client's functions the model may call."""
 
 
 def turn_error(exc: BaseException) -> TurnError:
@@ -70,6 +82,7 @@ class ReplyHandle:
         confirmed_at: float,
         timings: TurnTimings,
         held: bool = False,
+        asked: TurnInput | None = None,
     ) -> None:
         self.ports = ports
         self.clock = ports.clock
@@ -77,6 +90,8 @@ class ReplyHandle:
         self.turn = turn
         self.style = style
         self.voice = voice
+        self.asked = asked
+        """What the turn answers (announcements: None), for a continuation after calls."""
         self._emit_now = emit
         self._held: list[SessionEvent] | None = [] if held else None
         """A speculative reply: its events wait here until :meth:`release`."""
@@ -169,6 +184,7 @@ class ReplyHandle:
                 if self.style.speak:
                     await self._speak(sentence)
             await producer
+            self._request_calls()
         except asyncio.CancelledError:
             status = "cancelled"
         except Exception as exc:  # the turn's error boundary: anything ends it as failed
@@ -185,6 +201,12 @@ class ReplyHandle:
             return await asyncio.shield(finish)
         except asyncio.CancelledError:
             return await finish
+
+    def _request_calls(self) -> None:
+        calls = tuple(self.turn.client_calls)
+        if calls and self.asked is not None:
+            asked = self.asked
+            self.emit(FunctionCallsRequested(self.turn_id, calls, asked.text, asked.continuation))
 
     async def _produce(self, sentences: asyncio.Queue[str | None]) -> None:
         buffer = SentenceBuffer()

@@ -7,7 +7,8 @@ step. It is fed parsed client events (:meth:`~RealtimeConversation.handle`) and 
 engine's events (:meth:`~RealtimeConversation.render`, from the connection's task that
 drains the session's queue), turns them into engine commands and server events, and
 owns every piece of protocol state: the session object, items, responses and what the
-client said that nobody has answered yet. Nothing else writes its fields.
+client said that nobody has answered yet, the function calls that wait for the
+client's outputs. Nothing else writes its fields.
 
 Every engine turn ends with one ``TurnEnded``, so every response ends with one
 ``response.done`` — a failed turn too — and a new ``response.create`` is accepted.
@@ -18,16 +19,18 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from ballsy.assistant.text import clean_command_text
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, InvalidInput, NotFound
+from ballsy.llm.base import ToolCall
 from ballsy.observability.logging import get_logger
 from ballsy.realtime.session.engine import VoiceSession
 from ballsy.realtime.session.events import (
     Announcement,
+    FunctionCallsRequested,
     InputCommitted,
     ReplyAudio,
     ReplyDelta,
@@ -41,6 +44,7 @@ from ballsy.realtime.session.events import (
     TurnError,
     TurnStatus,
 )
+from ballsy.realtime.wire.openai.function_calls import FunctionCalls
 from ballsy.realtime.wire.openai.pending import PendingInput
 from ballsy.realtime.wire.openai.protocol import (
     AudioAppendEvent,
@@ -48,6 +52,8 @@ from ballsy.realtime.wire.openai.protocol import (
     AudioCommitEvent,
     ClientEvent,
     ClientEventError,
+    FunctionCallItem,
+    FunctionCallOutputItem,
     ItemCreateEvent,
     ItemTruncateEvent,
     ResponseCancelEvent,
@@ -56,7 +62,12 @@ from ballsy.realtime.wire.openai.protocol import (
     SessionUpdateEvent,
     new_id,
 )
-from ballsy.realtime.wire.openai.server_events import ResponseShape, ServerEvents, error_type
+from ballsy.realtime.wire.openai.server_events import (
+    ResponseShape,
+    ServerEvents,
+    error_type,
+    function_call_item,
+)
 from ballsy.realtime.wire.openai.session_config import RealtimeSessionConfig, SessionConfigError
 
 log = get_logger("ballsy.realtime.openai")
@@ -72,6 +83,11 @@ class _Response:
     """The engine turn producing it; None while it waits for a transcript."""
     started: bool = False
     cancel_reason: str = "turn_detected"
+    message: Literal["none", "open", "closed"] = "none"
+    """The assistant message item: opened by the reply's first words."""
+    words: list[str] = field(default_factory=list)
+    output: list[dict[str, Any]] = field(default_factory=list)
+    """The closed output items (the message, then function calls)."""
 
 
 @dataclass(slots=True)
@@ -105,6 +121,8 @@ class RealtimeConversation:
         self._user_audio: dict[str, _UserAudio] = {}  # by turn id, until transcribed
         self._awaited: str | None = None  # the audio turn whose transcript a response needs
         self._pending = PendingInput.from_settings(settings)  # text nobody answered yet
+        self._calls = FunctionCalls()  # the client's function calls waiting for outputs
+        self._last_text: str | None = None  # the user text last answered
         self._active: _Response | None = None  # the response in progress
         self._responses: dict[str, _Response] = {}  # by turn id, while the engine runs them
         self._assistant_items: OrderedDict[str, str] = OrderedDict()  # item id -> turn id
@@ -169,6 +187,22 @@ class RealtimeConversation:
 
     async def _create_item(self, event: ItemCreateEvent) -> None:
         item = event.item
+        if isinstance(item, FunctionCallItem):
+            call = ToolCall(item.call_id or new_id("call"), item.name, item.arguments)
+            self._calls.add_call(call)
+            item_id = item.id or new_id("item")
+            self._add_item(
+                function_call_item(item_id, call, status="completed", arguments=call.arguments)
+            )
+            return
+        if isinstance(item, FunctionCallOutputItem):
+            self._calls.add_output(item.call_id, item.output)
+            self._add_item(
+                self._events.function_call_output_item(
+                    item.id or new_id("item"), item.call_id, item.output
+                )
+            )
+            return
         try:
             text = clean_command_text(item.text, max_length=self._max_text)
         except InvalidInput as exc:
@@ -200,8 +234,9 @@ class RealtimeConversation:
             message = f"response {self._active.shape.id} is still in progress"
             raise ClientEventError("conversation_already_has_active_response", message)
         if not self._pending and self._awaited is None:
-            message = "nothing to answer: add a user message or commit audio first"
-            raise ClientEventError("input_missing", message)
+            refusal = self._calls.not_ready(self._last_text)
+            if refusal is not None:
+                raise refusal
         audio = spec.audio if spec.audio is not None else self._config.audio_output
         shape = ResponseShape.new(audio=audio, voice=self._config.voice)
         response = _Response(shape, instructions=spec.instructions or None)
@@ -213,16 +248,28 @@ class RealtimeConversation:
 
     def _start(self, response: _Response) -> None:
         text = "\n".join(self._pending.take())
+        follow = self._calls.take(text, self._last_text)  # the function calls' results
         try:
-            turn_id = self._session.submit_text(
-                text, instructions=response.instructions, speak=response.shape.audio
-            )
+            if follow is None:
+                turn_id = self._session.submit_text(
+                    text, instructions=response.instructions, speak=response.shape.audio
+                )
+            else:
+                text = follow.user_text
+                turn_id = self._session.submit_text(
+                    text,
+                    instructions=response.instructions,
+                    speak=response.shape.audio,
+                    continuation=follow.messages,
+                    tools=None if follow.tools_offered else (),
+                )
         except BallsyError as exc:
             self._finish(response, "failed", error=TurnError(exc.code, exc.message))
             self._events.error(exc.code, exc.message, kind=error_type(exc.code))
             return
         response.turn_id = turn_id
         self._responses[turn_id] = response
+        self._last_text = text
 
     def _cancel(self, response_id: str | None) -> None:
         response = self._active
@@ -265,11 +312,14 @@ class RealtimeConversation:
         """One engine event, in order, from the connection's task."""
         match event:
             case ReplyAudio():
-                if (response := self._responses.get(event.turn_id)) is not None:
+                if (response := self._speaking(event.turn_id)) is not None:
                     self._events.response_audio(response.shape, event.pcm)
             case ReplyDelta():
-                if (response := self._responses.get(event.turn_id)) is not None:
+                if (response := self._speaking(event.turn_id)) is not None:
+                    response.words.append(event.text)
                     self._events.response_text(response.shape, event.text)
+            case FunctionCallsRequested():
+                self._functions_called(event)
             case SpeechStarted():
                 self._speech_item = new_id("item")
                 self._events.send(
@@ -335,6 +385,7 @@ class RealtimeConversation:
                 usage={"type": "duration", "seconds": round(audio.seconds, 3)},
             )
         if audio.responds:
+            self._last_text = event.text or self._last_text
             return
         if event.text:
             try:
@@ -356,16 +407,55 @@ class RealtimeConversation:
             if self._active is not None and self._active.turn_id is None:
                 self._finish(self._active, "cancelled")  # it waited on audio never answered
             self._pending.take()  # the engine answered the speech, not the typed text
+            self._calls.drop()  # and calls still waiting for outputs are left behind
             config = self._config
             shape = ResponseShape.new(audio=config.audio_output, voice=config.voice)
             response = self._active = self._responses[turn_id] = _Response(shape, turn_id=turn_id)
             self._events.response_created(shape)
         response.started = True
-        self._events.response_started(response.shape, self._last_item_id)
+
+    def _speaking(self, turn_id: str) -> _Response | None:
+        """The response of ``turn_id`` with its message item open (opened now by the
+        reply's first words: until then it may still become function calls)."""
+        response = self._responses.get(turn_id)
+        if response is None or response.message == "closed":
+            return None
+        if response.message == "none":
+            self._open_message(response)
+        return response
+
+    def _open_message(self, response: _Response) -> None:
+        response.message = "open"
+        self._events.message_added(response.shape, self._last_item_id)
         self._last_item_id = response.shape.item_id
-        self._assistant_items[response.shape.item_id] = turn_id
+        self._assistant_items[response.shape.item_id] = response.turn_id or ""
         while len(self._assistant_items) > REMEMBERED_ITEMS:
             self._assistant_items.popitem(last=False)
+
+    def _close_message(self, response: _Response, status: TurnStatus, text: str) -> None:
+        if response.message == "open":
+            response.output.append(self._events.message_done(response.shape, status, text))
+        response.message = "closed"
+
+    def _functions_called(self, event: FunctionCallsRequested) -> None:
+        """The model called the client's functions: after what it said, one
+        ``function_call`` item per call; the calls wait for the client's outputs."""
+        response = self._responses.get(event.turn_id)
+        if response is None:
+            return
+        self._close_message(response, "completed", "".join(response.words).strip())
+        for call in event.calls:
+            item_id = new_id("item")
+            item = self._events.function_call(
+                response.shape,
+                call,
+                item_id=item_id,
+                output_index=len(response.output),
+                previous_item_id=self._last_item_id,
+            )
+            self._last_item_id = item_id
+            response.output.append(item)
+        self._calls.requested(event)
 
     def _announced(self, turn_id: str) -> None:
         """Ballsy speaks up by itself (a due timer): a server-initiated response, like a
@@ -405,11 +495,13 @@ class RealtimeConversation:
         error: TurnError | None = None,
     ) -> None:
         """``response.done``, exactly once; the conversation may take a new response."""
+        if response.started and response.message == "none" and not response.output:
+            self._open_message(response)  # a reply without words still has its item
+        self._close_message(response, status, text)
         self._events.response_done(
             response.shape,
             status,
-            started=response.started,
-            text=text,
+            output=response.output,
             usage=usage,
             error=error,
             cancel_reason=response.cancel_reason,

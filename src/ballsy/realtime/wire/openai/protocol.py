@@ -15,26 +15,36 @@ import base64
 import binascii
 import json
 import secrets
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictInt,
+    Tag,
     TypeAdapter,
     ValidationError,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from ballsy.realtime.wire.openai.session_config import MAX_INSTRUCTIONS, SessionUpdate
+from ballsy.realtime.wire.openai.session_config import (
+    FUNCTION_NAME,
+    MAX_INSTRUCTIONS,
+    SessionUpdate,
+)
 
 _TEXT_PARTS = frozenset({"input_text", "text", "output_text"})
 _SPOKEN_PARTS = frozenset({"audio", "output_audio"})
 _OWN_CODES = frozenset({"unsupported_item", "unsupported_content"})
 """Validation errors raised under their own OpenAI code (else ``invalid_value``)."""
+_ITEM_TYPES = ("message", "function_call", "function_call_output")
+MAX_CALL_ID = 128
+MAX_ARGUMENTS = 16_000
+"""Longest ``arguments`` of a client's own ``function_call`` item (JSON text)."""
 
 
 def new_id(prefix: str) -> str:
@@ -74,10 +84,15 @@ def _pcm16(value: object) -> bytes:
     return pcm
 
 
-def _message_type(value: object) -> object:
-    if value != "message":
-        raise PydanticCustomError("unsupported_item", "only message items are supported")
+def _known_item(value: object) -> object:
+    if isinstance(value, dict) and value.get("type", "message") not in _ITEM_TYPES:
+        message = "only message, function_call and function_call_output items are supported"
+        raise PydanticCustomError("unsupported_item", message, {"param": "item.type"})
     return value
+
+
+def _item_type(value: Any) -> str:
+    return str(value.get("type", "message")) if isinstance(value, dict) else "message"
 
 
 def _role(value: object) -> object:
@@ -121,7 +136,7 @@ class ContentPart(_Model):
 
 class MessageItem(_Model):
     id: str | None = Field(default=None, max_length=64)
-    type: Annotated[Literal["message"], BeforeValidator(_message_type)] = "message"
+    type: Literal["message"] = "message"
     role: Annotated[Literal["user", "assistant"], BeforeValidator(_role)]
     content: list[ContentPart] = Field(min_length=1, max_length=32)
 
@@ -141,9 +156,47 @@ class MessageItem(_Model):
         return " ".join(str(part.value()) for part in self.content).strip()
 
 
+class FunctionCallItem(_Model):
+    """A call the client made itself (or one it re-sends): it joins the calls that
+    wait for their outputs."""
+
+    id: str | None = Field(default=None, max_length=64)
+    type: Literal["function_call"]
+    call_id: str | None = Field(default=None, min_length=1, max_length=MAX_CALL_ID)
+    name: str = Field(pattern=FUNCTION_NAME)
+    arguments: str = Field(default="{}", max_length=MAX_ARGUMENTS)
+
+    @field_validator("arguments")
+    @classmethod
+    def _json(cls, arguments: str) -> str:
+        try:
+            json.loads(arguments)
+        except ValueError:
+            raise PydanticCustomError("invalid_value", "arguments must be JSON text") from None
+        return arguments
+
+
+class FunctionCallOutputItem(_Model):
+    """The result of a function call, for the response that continues the answer."""
+
+    id: str | None = Field(default=None, max_length=64)
+    type: Literal["function_call_output"]
+    call_id: str = Field(min_length=1, max_length=MAX_CALL_ID)
+    output: str
+    """Its length is checked by the conversation (``invalid_input`` past the limit)."""
+
+
+ConversationItemIn = Annotated[
+    Annotated[MessageItem, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
+    Discriminator(_item_type),
+]
+
+
 class ItemCreateEvent(_Event):
     type: Literal["conversation.item.create"]
-    item: MessageItem
+    item: Annotated[ConversationItemIn, BeforeValidator(_known_item)]
     previous_item_id: str | None = None
 
 
@@ -221,7 +274,11 @@ def parse_client_event(text: str | None) -> ClientEvent:
         return _CLIENT_EVENTS.validate_python(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        param = ".".join(str(part) for part in first["loc"][1:]) or None  # [0] is the tag
+        # [0] is the event's tag; an item's own tag is not part of the field's name
+        loc = [str(part) for part in first["loc"][1:]]
+        if loc[:1] == ["item"] and loc[1:2] and loc[1] in _ITEM_TYPES:
+            del loc[1]
+        param = (first.get("ctx") or {}).get("param") or ".".join(loc) or None
         if first["type"] == "missing":
             code = "missing_required_parameter"
         else:

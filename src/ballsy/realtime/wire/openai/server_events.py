@@ -5,7 +5,8 @@ clients of the beta API (``OpenAI-Beta: realtime=v1``: ``response.audio.delta`` 
 ``response.output_audio.delta``, ``conversation.item.created`` for
 ``conversation.item.added``…) and drops the events the beta never had. Its
 ``response_*`` builders render the lifecycle of one response, ``response.created`` to
-``response.done``; which response is in which state is the conversation's to know.
+``response.done`` — its assistant message, or the function calls its model made —;
+which response is in which state is the conversation's to know.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ballsy.llm.base import ToolCall
 from ballsy.realtime.session.events import TurnError, TurnStatus
 from ballsy.realtime.wire.openai.protocol import ClientEventError, new_id
 from ballsy.realtime.wire.openai.session_config import RATE, Dialect
@@ -115,6 +117,16 @@ class ServerEvents:
     ) -> dict[str, Any]:
         return _item(item_id, "assistant", status, [self.part(audio, text, in_item=True)])
 
+    def function_call_output_item(self, item_id: str, call_id: str, output: str) -> dict[str, Any]:
+        return {
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "function_call_output",
+            "status": "completed",
+            "call_id": call_id,
+            "output": output,
+        }
+
     def part(self, audio: bool, text: str | None, *, in_item: bool = False) -> dict[str, Any]:
         """Assistant content: in an item GA says ``output_audio``/``output_text``."""
         kind = "audio" if audio else "text"
@@ -127,8 +139,8 @@ class ServerEvents:
     def response_created(self, shape: ResponseShape) -> None:
         self.send("response.created", response=self._response(shape, "in_progress", []))
 
-    def response_started(self, shape: ResponseShape, previous_item_id: str | None) -> None:
-        """The engine began: the assistant item and its (single) content part."""
+    def message_added(self, shape: ResponseShape, previous_item_id: str | None) -> None:
+        """The reply's first words: the assistant item and its (single) content part."""
         item = self.assistant_item(shape.item_id, audio=shape.audio, text="", status="in_progress")
         item["content"] = []
         self.send("response.output_item.added", response_id=shape.id, output_index=0, item=item)
@@ -148,34 +160,57 @@ class ServerEvents:
         delta = base64.b64encode(pcm).decode()
         self.send("response.output_audio.delta", **_where(shape), delta=delta)
 
+    def message_done(self, shape: ResponseShape, status: TurnStatus, text: str) -> dict[str, Any]:
+        """Close the assistant item's part and the item; returns the item."""
+        where = _where(shape)
+        if shape.audio:
+            self.send("response.output_audio.done", **where)
+            self.send("response.output_audio_transcript.done", **where, transcript=text)
+        else:
+            self.send("response.output_text.done", **where, text=text)
+        self.send("response.content_part.done", **where, part=self.part(shape.audio, text))
+        item_status = "completed" if status == "completed" else "incomplete"
+        item = self.assistant_item(shape.item_id, audio=shape.audio, text=text, status=item_status)
+        self.send("response.output_item.done", response_id=shape.id, output_index=0, item=item)
+        self.send("conversation.item.done", item=item)
+        return item
+
+    def function_call(
+        self,
+        shape: ResponseShape,
+        call: ToolCall,
+        *,
+        item_id: str,
+        output_index: int,
+        previous_item_id: str | None,
+    ) -> dict[str, Any]:
+        """One call the model made, as an output item whose arguments stream once;
+        returns the completed item."""
+        item = function_call_item(item_id, call, status="in_progress", arguments="")
+        where = {"response_id": shape.id, "output_index": output_index}
+        self.send("response.output_item.added", **where, item=item)
+        self.item_added(item, previous_item_id)
+        at = where | {"item_id": item_id, "call_id": call.id}
+        self.send("response.function_call_arguments.delta", **at, delta=call.arguments)
+        self.send(
+            "response.function_call_arguments.done", **at, name=call.name, arguments=call.arguments
+        )
+        done = function_call_item(item_id, call, status="completed", arguments=call.arguments)
+        self.send("response.output_item.done", **where, item=done)
+        self.send("conversation.item.done", item=done)
+        return done
+
     def response_done(
         self,
         shape: ResponseShape,
         status: TurnStatus,
         *,
-        started: bool,
-        text: str = "",
+        output: list[dict[str, Any]],
         usage: dict[str, int] | None = None,
         error: TurnError | None = None,
         cancel_reason: str = "turn_detected",
     ) -> None:
-        """Close every open part (when the engine had started), then ``response.done``."""
-        where = _where(shape)
-        output: list[dict[str, Any]] = []
-        if started:
-            if shape.audio:
-                self.send("response.output_audio.done", **where)
-                self.send("response.output_audio_transcript.done", **where, transcript=text)
-            else:
-                self.send("response.output_text.done", **where, text=text)
-            self.send("response.content_part.done", **where, part=self.part(shape.audio, text))
-            item_status = "completed" if status == "completed" else "incomplete"
-            item = self.assistant_item(
-                shape.item_id, audio=shape.audio, text=text, status=item_status
-            )
-            self.send("response.output_item.done", response_id=shape.id, output_index=0, item=item)
-            self.send("conversation.item.done", item=item)
-            output = [item]
+        """The response's end, with its (closed) output items."""
         body = self._response(shape, status, output)
         if status == "cancelled":
             body["status_details"] = {"type": "cancelled", "reason": cancel_reason}
@@ -215,6 +250,20 @@ def _where(shape: ResponseShape) -> dict[str, Any]:
         "item_id": shape.item_id,
         "output_index": 0,
         "content_index": 0,
+    }
+
+
+def function_call_item(
+    item_id: str, call: ToolCall, *, status: str, arguments: str
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "object": "realtime.item",
+        "type": "function_call",
+        "status": status,
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": arguments,
     }
 
 

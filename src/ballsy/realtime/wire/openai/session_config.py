@@ -15,11 +15,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ballsy.config import Settings
+from ballsy.llm.base import ToolSpec
 from ballsy.names import OPENAI_VOICES
 from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.turns import eagerness_waits
@@ -29,6 +31,12 @@ Dialect = Literal["ga", "beta"]
 RATE = 24_000
 MAX_INSTRUCTIONS = 16_000
 """Longest ``instructions`` a client may set (``session.update`` and ``response.create``)."""
+MAX_TOOLS = 128
+MAX_TOOL_DESCRIPTION = 4_000
+FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+"""What a function may be called (OpenAI's rule for function names)."""
+ToolMode = Literal["auto", "none", "required"]
+_TOOL_MODES: dict[str, ToolMode] = {"auto": "auto", "none": "none", "required": "required"}
 
 
 class SessionConfigError(Exception):
@@ -87,8 +95,42 @@ class AudioUpdate(_Model):
     output: AudioOutputUpdate | None = None
 
 
+class FunctionToolUpdate(_Model):
+    """One of ``session.tools``: a function of the client's that the model may call."""
+
+    type: str = Field(default="function", max_length=32)
+    name: str = Field(pattern=FUNCTION_NAME)
+    description: str = Field(default="", max_length=MAX_TOOL_DESCRIPTION)
+    parameters: dict[str, Any] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _function_only(cls, kind: str) -> str:
+        if kind != "function":
+            raise PydanticCustomError("invalid_value", "only function tools are supported")
+        return kind
+
+    @field_validator("parameters")
+    @classmethod
+    def _object_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is not None and schema.get("type", "object") != "object":
+            message = "parameters must be a JSON Schema object ({'type': 'object', ...})"
+            raise PydanticCustomError("invalid_value", message)
+        return schema
+
+    def spec(self) -> ToolSpec:
+        if self.parameters is None:
+            return ToolSpec(self.name, self.description)
+        return ToolSpec(self.name, self.description, self.parameters)
+
+
+class ToolChoiceUpdate(_Model):
+    type: Literal["function"]
+    name: str = Field(pattern=FUNCTION_NAME)
+
+
 class SessionUpdate(_Model):
-    """Both shapes' fields; unknown ones (tools, temperature, tracing…) are ignored."""
+    """Both shapes' fields; unknown ones (temperature, tracing…) are ignored."""
 
     type: Literal["realtime", "transcription"] | None = None
     instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS)
@@ -101,6 +143,10 @@ class SessionUpdate(_Model):
     input_audio_transcription: TranscriptionUpdate | None = None
     turn_detection: TurnDetectionUpdate | None = None
     audio: AudioUpdate | None = None
+    tools: list[FunctionToolUpdate] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: Annotated[str, Field(max_length=64)] | ToolChoiceUpdate | None = None
+    """``auto``, ``none``, ``required``, a function (GA: ``{"type": "function", "name"}``;
+    beta: its name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +184,21 @@ class RealtimeSessionConfig:
     instructions: str | None = None
     speed: float = 1.0
     audio_output: bool = True
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolMode = "auto"
+    tool_function: str | None = None
+    """The one function ``tool_choice`` names (then only it is offered)."""
     id: str = field(default_factory=lambda: f"sess_{secrets.token_hex(12)}")
+
+    @property
+    def offered_tools(self) -> tuple[ToolSpec, ...]:
+        """What the model is offered: none with ``tool_choice: none``, the named one
+        with a function choice. ``required`` offers them all (as ``auto`` does)."""
+        if self.tool_choice == "none":
+            return ()
+        if self.tool_function is not None:
+            return tuple(tool for tool in self.tools if tool.name == self.tool_function)
+        return self.tools
 
     @classmethod
     def default(cls, settings: Settings, *, model: str, voice: str) -> RealtimeSessionConfig:
@@ -182,7 +242,7 @@ class RealtimeSessionConfig:
                 config,
                 turn_detection=_turn_detection(detection, settings) if detection else None,
             )
-        return config
+        return _tools_updated(config, update)
 
     def engine_options(self, settings: Settings, ballsy_voices: Sequence[str]) -> SessionOptions:
         server_vad = self.turn_detection is not None
@@ -208,6 +268,7 @@ class RealtimeSessionConfig:
             candidate_ms=settings.realtime_candidate_pause_ms,
             waits=eagerness_waits(detection.eagerness, settings.realtime_unsure_pause_ms),
             speculative_reply=settings.realtime_speculative_replies,
+            client_tools=self.offered_tools,
         )
 
     def as_json(self, dialect: Dialect, settings: Settings) -> dict[str, Any]:
@@ -227,8 +288,8 @@ class RealtimeSessionConfig:
                 "turn_detection": detection,
                 "temperature": settings.llm_temperature,
                 "max_response_output_tokens": settings.llm_max_tokens,
-                "tools": [],
-                "tool_choice": "auto",
+                "tools": [_tool_json(tool) for tool in self.tools],
+                "tool_choice": self.tool_function or self.tool_choice,
             }
         pcm = {"type": "audio/pcm", "rate": RATE}
         return common | {
@@ -244,7 +305,44 @@ class RealtimeSessionConfig:
                 },
                 "output": {"format": pcm, "voice": self.voice, "speed": self.speed},
             },
+            "tools": [_tool_json(tool) for tool in self.tools],
+            "tool_choice": (
+                {"type": "function", "name": self.tool_function}
+                if self.tool_function
+                else self.tool_choice
+            ),
         }
+
+
+def _tools_updated(config: RealtimeSessionConfig, update: SessionUpdate) -> RealtimeSessionConfig:
+    """``session.tools`` and ``tool_choice`` applied; a choice must name a known tool."""
+    if update.tools is not None:
+        names = [tool.name for tool in update.tools]
+        if len(set(names)) != len(names):
+            twice = next(name for name in names if names.count(name) > 1)
+            raise SessionConfigError(f"tool {twice!r} is defined twice", "session.tools")
+        config = replace(config, tools=tuple(tool.spec() for tool in update.tools))
+    choice = update.tool_choice
+    if isinstance(choice, ToolChoiceUpdate):
+        config = replace(config, tool_choice="auto", tool_function=choice.name)
+    elif choice is not None and (mode := _TOOL_MODES.get(choice)) is not None:
+        config = replace(config, tool_choice=mode, tool_function=None)
+    elif choice is not None:  # the beta names a function by its name alone
+        config = replace(config, tool_choice="auto", tool_function=choice)
+    function = config.tool_function
+    if function is not None and function not in {tool.name for tool in config.tools}:
+        message = f"tool_choice names {function[:64]!r}, which is not one of session.tools"
+        raise SessionConfigError(message, "session.tool_choice")
+    return config
+
+
+def _tool_json(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": dict(tool.parameters),
+    }
 
 
 def _check_formats(update: SessionUpdate) -> None:
