@@ -199,3 +199,27 @@ async def test_shared_answers_are_cached_personal_ones_are_not(
         again = (await http.post("/api/command", json=question, headers=one.headers)).json()
         assert "cached" not in again["data"]
         assert fake.calls["echo"] == before + 2
+
+
+async def test_an_answer_made_with_a_tool_is_never_replayed_to_another_user(
+    tmp_path: Path, fake_openai: tuple[str, FakeOpenAI]
+) -> None:
+    base_url, fake = fake_openai
+    settings = secure_settings(
+        tmp_path,
+        llm_provider="openai",
+        llm_base_url=base_url,
+        llm_model="tools",  # calls the first offered tool, then answers with its result
+        llm_api_key="sk-test",
+        ai_cache_ttl=60,
+    )
+    async with running(settings) as (app, http):
+        one, two = await make_user(app), await make_user(app)
+        question = {"text": "tell me a joke about caching"}
+        before = fake.calls["tools"]
+        first = (await http.post("/api/command", json=question, headers=one.headers)).json()
+        assert first["reply"].startswith("The tool said")
+        assert fake.calls["tools"] == before + 2  # the call, then the answer
+        second = (await http.post("/api/command", json=question, headers=two.headers)).json()
+        assert "cached" not in second["data"]
+        assert fake.calls["tools"] == before + 4

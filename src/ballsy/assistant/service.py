@@ -216,9 +216,12 @@ class Assistant:
             model=turn.preferences.llm_model,
         )
         tools = self._offered(provider, turn)
-        # A turn with tools is never cached: the tools act (a timer, the lights) and read
-        # what changes.
-        provider = self._guarded(provider, turn, options, cacheable=not tools)
+        # A shared answer may be replayed when the model answered without calling a tool
+        # (CachedLLM caches a turn's first call only, and only when it ended in words);
+        # a client's tools make the turn the client's own.
+        provider = self._guarded(
+            provider, turn, options, tools=tools, cacheable=not turn.client_tools
+        )
         turn.handled_by, turn.handler = "llm", provider.name
         turn.model = options.model or provider.default_model
         loop = (
@@ -297,7 +300,13 @@ class Assistant:
         return answered.reply
 
     def _guarded(
-        self, provider: LLMProvider, turn: Turn, options: GenerationOptions, *, cacheable: bool
+        self,
+        provider: LLMProvider,
+        turn: Turn,
+        options: GenerationOptions,
+        *,
+        tools: Sequence[ToolSpec],
+        cacheable: bool,
     ) -> LLMProvider:
         """The provider as this user may call it: spend-capped if paid, cached if shareable."""
         if self.spend is not None:
@@ -311,6 +320,7 @@ class Assistant:
                 turn.preferences.system_prompt,
                 turn.now.date(),
                 turn.text,
+                sorted(spec.name for spec in tools),
             )
             provider = self.cache.cached(provider, key)
         return provider

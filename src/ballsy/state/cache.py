@@ -49,7 +49,13 @@ class ResponseCache:
 
 
 class CachedLLM:
-    """One provider call through the cache: a hit replays, a complete miss is stored."""
+    """One provider call through the cache: a hit replays, a complete miss is stored.
+
+    Only the first call of a turn goes through the cache: in a tool loop the later
+    calls carry this user's tool results, so they are neither replayed nor stored (and
+    a first call that ends in tool calls does not finish with ``stop``, so it is not
+    stored either).
+    """
 
     def __init__(self, inner: LLMProvider, cache: ResponseCache, key: str) -> None:
         self.inner = inner
@@ -57,6 +63,7 @@ class CachedLLM:
         self.key = key
         self.name = inner.name
         self.hit = False
+        self._asked = False
 
     @property
     def default_model(self) -> str:
@@ -69,6 +76,11 @@ class CachedLLM:
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[Delta]:
+        if self._asked:
+            async for delta in self.inner.stream(messages, options):
+                yield delta
+            return
+        self._asked = True
         cached = await self.cache.get(self.key)
         if cached is not None:
             self.hit = True
