@@ -274,10 +274,11 @@ class Settings(BaseSettings):
     default_system_prompt: str = Field(
         default=(
             "You are Ballsy, a friendly voice assistant. Answer briefly, in one to three "
-            "short sentences that sound natural when spoken aloud. Your answer is read "
-            "aloud: write plain spoken sentences, never markdown, lists, symbols or links."
+            "short sentences that sound natural when spoken aloud."
         ),
-        description="The assistant's persona when a user has not set one.",
+        description="The assistant's persona when a user has not set one. Every prompt "
+        "also asks for plain spoken sentences (no markdown, lists, code, symbols or links), "
+        "whatever the persona.",
     )
     memory_turns: int = Field(
         default=6,
