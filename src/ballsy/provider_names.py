@@ -13,6 +13,7 @@ from ballsy.config import Settings
 from ballsy.errors import ConfigurationError
 from ballsy.jobs.queue.base import JOB_QUEUES
 from ballsy.jobs.storage.base import JOB_STORAGES
+from ballsy.llm.model_packages import LOCAL_MODELS
 from ballsy.llm.providers import LLM_PROVIDERS
 from ballsy.providers import Registry
 from ballsy.speech.stt import STT_ENGINES
@@ -20,6 +21,7 @@ from ballsy.speech.tts import TTS_ENGINES
 
 PROVIDER_SETTINGS: dict[str, Registry[Any]] = {
     "llm_provider": LLM_PROVIDERS,
+    "local_llm_model": LOCAL_MODELS,
     "stt_model": STT_ENGINES,
     "tts_engine": TTS_ENGINES,
     "job_queue": JOB_QUEUES,

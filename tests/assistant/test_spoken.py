@@ -59,3 +59,39 @@ def test_a_streamed_line_is_released_word_by_word_soon_after_it_starts() -> None
     said = [stream.push(word + " ") for word in words]
     # Speech must not wait for the end of the line: the first words leave at once.
     assert "".join(said[:4]).strip().startswith("The capital")
+
+
+# What the smart model (a coder model) and others wrote in benchmarks/local_llm.py runs.
+CODE_REPLY = """To add two numbers:
+
+```python
+def add(a, b):
+    return a + b
+```
+
+That is all. 👍"""
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        (CODE_REPLY, "To add two numbers: That is all."),
+        ("Water is H<sub>2</sub>O.<br>", "Water is H 2 O."),
+        ("Have a great day! 😊 ❤️", "Have a great day!"),
+        ("It is −5 °C outside.", "It is −5 °C outside."),
+        ("Read this article: [https://example.com/a_b].", "Read this article."),
+        ("See (https://example.com) or www.example.org.", "See or."),
+    ],
+)
+def test_what_has_no_spoken_form_goes(text: str, spoken: str) -> None:
+    assert speakable(text) == spoken
+
+
+@pytest.mark.parametrize("size", [1, 4, 500])
+def test_a_streamed_code_block_is_not_spoken(size: int) -> None:
+    stream = SpokenStream()
+    said = [stream.push(CODE_REPLY[i : i + size]) for i in range(0, len(CODE_REPLY), size)]
+    said.append(stream.flush())
+    text = "".join(said)
+    assert "def" not in text and "return" not in text and "`" not in text
+    assert text.startswith("To add two numbers:") and text.endswith("That is all.")

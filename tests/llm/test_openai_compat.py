@@ -82,7 +82,7 @@ async def test_fallback_to_local_before_first_token(
     fake_openai: tuple[str, FakeOpenAI],
 ) -> None:
     base_url, _ = fake_openai
-    local = LocalLLM()
+    local = LocalLLM(model="fast")
     llm = FallbackLLM(provider(base_url, retries=0), local)
     result = await complete(llm, QUESTION, GenerationOptions(model="broken", max_tokens=24))
     await llm.close()

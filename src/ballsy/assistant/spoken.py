@@ -4,7 +4,9 @@ Small models (and big ones, despite the prompt) answer with markdown: "1. Create
 relaxing environment", "**Tip:**", "[the docs](https://…)". Read aloud, that is
 "one dot", "asterisk asterisk" and a URL spelled out. :func:`speakable` keeps the
 words: list items and headings become sentences, emphasis and code marks go, a link
-becomes its text, a bare URL is not read out, tables become their cells.
+becomes its text, a bare URL is not read out, tables become their cells. What has no
+spoken form goes: a fenced code block (code read aloud is noise; the model is asked
+for none), HTML tags and emoji.
 
 :class:`SpokenStream` does the same on a streamed reply, a line at a time: the
 markers that matter are at the start of a line or pair up within one, so a line is
@@ -26,23 +28,35 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _AUTOLINK = re.compile(r"<(?:https?://|mailto:)[^>\s]+>")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+# A bare URL, without the brackets or sentence punctuation around it.
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\[\]()]*[^\s<>\[\]().,;:!?'\"]")
+_EMPTY_BRACKETS = re.compile(r"\[\s*\]|\(\s*\)")
+_DANGLING = re.compile(r"[\s:;,]*\s(?=[.!?])|\s+(?=[,;:])")  # left where a URL went
 _EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1")
 _TIMES = re.compile(r"(?<=\d)\s*\*\s*(?=\d)")  # "5 * 3" is arithmetic, not emphasis
 _MARKS = re.compile(r"[*`#~]+|(?<!\w)_+|_+(?!\w)")
+_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
+# Emoji and pictographs (arrows, technical symbols, shapes, dingbats; not "°", "℃" or
+# the math operators: "−5" keeps its sign), and the joiners and selectors that glue them.
+_EMOJI = re.compile(
+    "[\u2190-\u21ff\u2300-\u23ff\u2500-\u2bff\U0001f000-\U0001faff\u200d\ufe0e\ufe0f]+"
+)
 _SENTENCE_END = ".!?:;,"
 STREAM_HOLD_CHARS = 12  # past a line's start (where list markers are), release at spaces
 
 
 def _inline(text: str) -> str:
+    text = _TAG.sub(" ", text)
+    text = _EMOJI.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _AUTOLINK.sub("", text)
     text = _URL.sub("", text)
+    text = _EMPTY_BRACKETS.sub("", text)
     text = _TIMES.sub(" times ", text)
     text = _EMPHASIS.sub(r"\2", text)
     text = _MARKS.sub("", text)
-    return " ".join(text.split())
+    return _DANGLING.sub("", " ".join(text.split()))
 
 
 def _line(raw: str) -> tuple[str, bool]:
@@ -64,7 +78,7 @@ def _ended(text: str) -> str:
 def speakable(text: str) -> str:
     """``text`` without markdown, lists and headings as sentences."""
     spoken: list[str] = []
-    lines = text.splitlines()
+    lines = _outside_code(text.splitlines())
     for index, raw in enumerate(lines):
         line, alone = _line(raw)
         if not line:
@@ -77,11 +91,24 @@ def speakable(text: str) -> str:
     return " ".join(spoken)
 
 
+def _outside_code(lines: list[str]) -> list[str]:
+    """``lines`` without fenced code blocks (an unclosed fence runs to the end)."""
+    kept: list[str] = []
+    fenced = False
+    for raw in lines:
+        if _FENCE.match(raw):
+            fenced = not fenced
+        elif not fenced:
+            kept.append(raw)
+    return kept
+
+
 class SpokenStream:
     """:func:`speakable` over a stream of text deltas."""
 
     def __init__(self) -> None:
         self._line = ""
+        self._fenced = False  # inside a fenced code block
         self._continued = False  # the current line was spoken in part already
         self._alone = False
         self._started = False
@@ -101,6 +128,11 @@ class SpokenStream:
         return rest
 
     def _finish(self, raw: str, *, last: bool = False) -> str:
+        if not self._continued and _FENCE.match(raw):
+            self._fenced = not self._fenced
+            return ""
+        if self._fenced:
+            return ""
         # The rest of a line spoken in part starts mid-line: no line-start markers.
         line, alone = (_inline(raw), False) if self._continued else _line(raw)
         alone = alone or self._alone
@@ -111,8 +143,10 @@ class SpokenStream:
 
     def _partial(self) -> str:
         raw = self._line
-        if len(raw) < STREAM_HOLD_CHARS or _inside_link(raw):
+        if len(raw) < STREAM_HOLD_CHARS or _inside_link(raw) or self._fenced:
             return ""
+        if not self._continued and _FENCE.match(raw):
+            return ""  # a fence line opens or closes a block: decided when it ends
         cut = raw.rfind(" ")
         while cut > 0 and _inside_link(raw[:cut]):
             cut = raw.rfind(" ", 0, cut)  # never split a link: its URL would be read out

