@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -159,7 +160,7 @@ def test_local_messages_without_tools_are_plain_text() -> None:
 async def test_local_model_answers_with_tools_offered(tools: bool) -> None:
     """Off: the tools are not sent and the model answers in text. On: they go into the
     chat template (SmolLM2's ignores them) and the reply still streams."""
-    llm = LocalLLM(tools=tools)
+    llm = LocalLLM(model="fast", tools=tools)
     messages = [ChatMessage(role="user", content="What is the capital of France?")]
     options = GenerationOptions(max_tokens=24, temperature=0, tools=(WEATHER,))
     deltas = [d async for d in llm.stream(messages, options)]
@@ -167,3 +168,17 @@ async def test_local_model_answers_with_tools_offered(tools: bool) -> None:
     assert "".join(d.text for d in deltas).strip()
     assert not any(d.tool_calls for d in deltas)
     assert deltas[-1].finish_reason in {"stop", "length"}
+
+
+@pytest.mark.slow
+async def test_the_smart_model_calls_an_offered_tool(tmp_path: Path) -> None:
+    """Qwen2.5's own chat template writes the call; it arrives as one tool-call delta."""
+    llm = LocalLLM(model="smart", cache_dir=tmp_path, tools=True)
+    messages = [ChatMessage(role="user", content="What's the weather like in Paris right now?")]
+    options = GenerationOptions(max_tokens=64, temperature=0, tools=(WEATHER,))
+    deltas = [d async for d in llm.stream(messages, options)]
+    await llm.close()
+    calls = [call for d in deltas for call in d.tool_calls]
+    assert [call.name for call in calls] == [WEATHER.name], deltas
+    assert "paris" in json.loads(calls[0].arguments)["city"].lower()
+    assert deltas[-1].finish_reason == "tool_calls"

@@ -19,6 +19,9 @@ from ballsy.llm.base import ToolCall
 
 _OPEN = "<tool_call>"
 _BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+# Qwen2.5-Coder writes its calls as bare JSON objects, one per line, without the tags.
+_BARE = '{"name"'
+_SPACE = re.compile(r"\s+")
 
 
 def new_call_id() -> str:
@@ -74,9 +77,10 @@ class TextToolCalls:
         self._held += text
         start = self._held.lstrip()
         if self._calls is None:
-            if start.startswith(_OPEN):
+            compact = _SPACE.sub("", start)
+            if start.startswith(_OPEN) or compact.startswith(_BARE):
                 self._calls = True
-            elif _OPEN.startswith(start):
+            elif _OPEN.startswith(start) or _BARE.startswith(compact):
                 return ""  # too little yet to tell
             else:
                 self._calls = False
@@ -95,7 +99,9 @@ class TextToolCalls:
         if not self._calls:
             return ()
         found: list[ToolCall] = []
-        for block in _BLOCK.findall(self._held):
+        held = self._held.strip()
+        blocks = _BLOCK.findall(held) if held.startswith(_OPEN) else _objects(held)
+        for block in blocks:
             try:
                 written = json.loads(block)
             except json.JSONDecodeError:
@@ -106,3 +112,21 @@ class TextToolCalls:
             text = arguments if isinstance(arguments, str) else json.dumps(arguments)
             found.append(ToolCall(id=new_call_id(), name=written["name"], arguments=text))
         return tuple(found)
+
+
+def _objects(text: str) -> list[str]:
+    """The JSON objects written one after another in ``text`` (a bare-JSON reply)."""
+    decoder = json.JSONDecoder()
+    found: list[str] = []
+    at = 0
+    while at < len(text):
+        start = text.find("{", at)
+        if start < 0:
+            break
+        try:
+            _, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            break
+        found.append(text[start:end])
+        at = end
+    return found
