@@ -3,13 +3,10 @@ on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 
-from ballsy.config import Settings
 from ballsy.notices.live import LiveListeners
 from ballsy.notices.scheduler import NoticeScheduler
 from ballsy.store.db import Database
@@ -89,14 +86,6 @@ async def test_reminders_list_and_cancel(client: httpx.AsyncClient, client_id: s
     assert str(listed["reply"]).startswith("You have one reminder: to check the oven")
     cancelled = await say(client, client_id, "cancel my reminder to check the oven")
     assert cancelled["reply"] == "OK, I cancelled your reminder to check the oven."
-
-
-@pytest.fixture(scope="module")
-async def database(backend_settings: Settings) -> AsyncIterator[Database]:
-    db = Database(backend_settings)
-    await db.migrate()
-    yield db
-    await db.dispose()
 
 
 class Heard:
