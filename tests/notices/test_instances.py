@@ -162,10 +162,15 @@ async def test_due_items_survive_a_restart_and_a_late_one_says_how_late(
         before.wait_ready()
         async with httpx.AsyncClient(base_url=before.url, timeout=30) as http:
             for text, said in (
-                ("remind me in 10 seconds to stretch", "OK, I'll remind you to stretch in 10 seconds."),
+                (
+                    "remind me in 10 seconds to stretch",
+                    "OK, I'll remind you to stretch in 10 seconds.",
+                ),
                 ("set a timer for 8 seconds", "OK, 8 second timer, starting now."),
             ):
-                body = (await http.post("/api/command", json={"text": text, "client_id": user})).json()
+                body = (
+                    await http.post("/api/command", json={"text": text, "client_id": user})
+                ).json()
                 assert body["reply"] == said
     finally:
         before.stop()  # SIGTERM, before either is due
