@@ -3,13 +3,10 @@ on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 
-from ballsy.config import Settings
 from ballsy.notices.live import LiveListeners
 from ballsy.notices.scheduler import NoticeScheduler
 from ballsy.store.db import Database
@@ -91,12 +88,15 @@ async def test_reminders_list_and_cancel(client: httpx.AsyncClient, client_id: s
     assert cancelled["reply"] == "OK, I cancelled your reminder to check the oven."
 
 
-@pytest.fixture(scope="module")
-async def database(backend_settings: Settings) -> AsyncIterator[Database]:
-    db = Database(backend_settings)
-    await db.migrate()
-    yield db
-    await db.dispose()
+async def test_days_away_and_clearing_everything(client: httpx.AsyncClient, client_id: str) -> None:
+    later = await say(client, client_id, "Hey Ballsy, remind me in 3 days to call mum")
+    assert later["reply"] == "OK, I'll remind you to call mum in 3 days."
+    await say(client, client_id, "add eggs and milk to my shopping list")
+    cleared = await say(client, client_id, "delete everything from my shopping list")
+    assert cleared["reply"] == "OK, I cleared your shopping list."
+    assert (await say(client, client_id, "what's on my shopping list"))["reply"] == (
+        "Your shopping list is empty."
+    )
 
 
 class Heard:

@@ -9,10 +9,12 @@ Every instance runs one. Each tick does two things:
    however many instances run; one that dies before committing leaves the item
    pending for the next tick. Due items live in the database, so they survive a
    restart; one that came due while no instance ran fires late and says how late.
-2. **Deliver.** The notices any instance fired in the last minute are read back, and
-   each is delivered once to the listeners of its user in this process (voice sessions
-   speak it; event streams get it). That is how a timer set through one instance
-   speaks on a socket that another instance holds.
+2. **Deliver.** The notices any instance fired in the last minute for the users
+   listening in this process are read back, and each is delivered once to the
+   listeners of its user here (voice sessions speak it; event streams get it). That is
+   how a timer set through one instance speaks on a socket that another instance
+   holds, and how a client that reconnects within the minute (after a restart, say)
+   still hears what fired while it was away.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ log = get_logger("ballsy.notices")
 
 LATE_AFTER_S = 30.0  # a notice this much past due says how late it is
 DELIVERY_WINDOW = timedelta(seconds=60)  # fired notices read back for delivery
-BATCH = 100  # due items fired per tick
+BATCH = 100  # due items fired, or fired notices read back, per query
+USERS_PER_READ = 500  # listening users whose notices one query reads
 
 
 def _ago(seconds: float) -> str:
@@ -143,20 +146,30 @@ class NoticeScheduler:
         )
 
     async def deliver(self, now: datetime) -> int:
-        """Hand the recently fired notices to this process's listeners, once each."""
+        """Hand the recently fired notices to this process's listeners, once each.
+
+        Only the notices of users listening here are read, so other users' notices
+        neither crowd them out of a batch nor count as delivered: a user who connects
+        within the delivery window (reconnecting after a restart, when the items that
+        came due meanwhile fire) still hears them, once.
+        """
         cutoff = now - DELIVERY_WINDOW
         self._delivered = {i: at for i, at in self._delivered.items() if at >= cutoff}
-        users = self.listeners.users()
-        if not users:
-            return 0
+        users = sorted(self.listeners.users())
         since = max(self._started, cutoff)
-        async with self.database.transaction() as session:
-            notices = await DueRepository(session).notices_since(since, limit=BATCH)
         delivered = 0
-        for record, user in notices:
-            if record.id in self._delivered:
-                continue
-            self._delivered[record.id] = aware(record.created_at)
-            if user in users:
-                delivered += self.listeners.deliver(user, notice_event(record))
+        for start in range(0, len(users), USERS_PER_READ):
+            chunk, after = users[start : start + USERS_PER_READ], 0
+            while True:
+                async with self.database.transaction() as session:
+                    notices = await DueRepository(session).notices_since(
+                        since, users=chunk, after_id=after, limit=BATCH
+                    )
+                for record, user in notices:
+                    after = record.id
+                    if record.id not in self._delivered:
+                        self._delivered[record.id] = aware(record.created_at)
+                        delivered += self.listeners.deliver(user, notice_event(record))
+                if len(notices) < BATCH:
+                    break
         return delivered

@@ -9,7 +9,7 @@ that any instance fired.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
@@ -173,13 +173,19 @@ class DueRepository:
         return await self.session.get(DueItem, item_id, populate_existing=True)
 
     async def notices_since(
-        self, since: datetime, *, limit: int
+        self, since: datetime, *, users: Collection[str], after_id: int = 0, limit: int
     ) -> list[tuple[CommandRecord, str]]:
-        """Notices fired at or after ``since`` by any instance, with their user's name."""
+        """Notices of ``users`` (by name) fired at or after ``since`` by any instance,
+        with their user's name: the first ``limit`` with an id above ``after_id``."""
         result = await self.session.execute(
             select(CommandRecord, User.client_id)
             .join(User, User.id == CommandRecord.user_id)
-            .where(CommandRecord.handled_by == NOTICE, CommandRecord.created_at >= since)
+            .where(
+                CommandRecord.handled_by == NOTICE,
+                CommandRecord.created_at >= since,
+                CommandRecord.id > after_id,
+                User.client_id.in_(list(users)),
+            )
             .order_by(CommandRecord.id)
             .limit(limit)
         )

@@ -39,11 +39,14 @@ _READ = re.compile(
     rf"\s+(?:me\s+)?){_LIST}(?:\s+back)?$"
 )
 _CLEAR = re.compile(
-    rf"^(?:clear|empty|wipe|reset|erase|clean out|(?:delete|remove) everything (?:on|from|in))"
+    rf"^(?:clear|empty|wipe|reset|erase|clean out"
+    rf"|(?:delete|remove|take|cross|scratch|strike|drop)\s+"
+    rf"(?:everything|all(?:\s+(?:of\s+)?the)?(?:\s+(?:items|things))?)"
+    rf"\s+(?:on|from|in|off of|off|out of))"
     rf"\s+(?:out\s+)?{_LIST}$"
 )
 _SPLIT = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*|\s+plus\s+")
-_ARTICLE = re.compile(r"^(?:some|a|an|the)\s+")
+_ARTICLE = re.compile(r"^(?:all\s+(?:of\s+)?the|some|a|an|the)\s+")  # not "all purpose flour"
 
 
 def list_name(said: str | None) -> str | None:
@@ -160,11 +163,11 @@ class ListSkill:
         if (match := _ADD.match(core)) is not None:
             items = split_items(match["items"])
             return AddItems(list_name(match["name"]), tuple(items)) if items else None
+        if (match := _CLEAR.match(core)) is not None:  # before "remove …": "remove everything"
+            return ClearList(list_name(match["name"]))
         if (match := _REMOVE.match(core)) is not None:
             items = split_items(match["items"])
             return RemoveItems(list_name(match["name"]), tuple(items)) if items else None
         if (match := _READ.match(core)) is not None:
             return ReadList(list_name(match["name"]))
-        if (match := _CLEAR.match(core)) is not None:
-            return ClearList(list_name(match["name"]))
         return None

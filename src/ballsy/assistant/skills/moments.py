@@ -9,7 +9,8 @@ Rules a person would expect: a time without AM/PM is the next such time ("at 6" 
 3 PM is 6 PM today), or by day part ("6 in the evening"); a day without a time is
 9 AM (a part of day gives its own hour: morning 9, afternoon 3, evening 6, tonight 8);
 a weekday is the next one (today only if the time is still ahead); a moment already
-past today moves to tomorrow.
+past today moves to tomorrow. "In 3 days" (or weeks) is that long from now, or that
+day at the time said with it ("in 2 days at 9").
 """
 
 from __future__ import annotations
@@ -130,11 +131,18 @@ def _cut(text: str, match: re.Match[str]) -> str:
 def find_moment(text: str, now: datetime) -> Moment | None:
     """The moment ``text`` names (relative to ``now``, aware), or None if none is named."""
     relative = _RELATIVE.search(text)
+    in_days: int | None = None
     if relative is not None and (seconds := duration_seconds(relative[1])):
-        return Moment(now + timedelta(seconds=seconds), _cut(text, relative), relative_s=seconds)
+        rest = _cut(text, relative)
+        days, part_of_day = divmod(seconds, 86400)
+        if not (days and not part_of_day and (_clock(rest) or _PART.search(rest))):
+            return Moment(now + timedelta(seconds=seconds), rest, relative_s=seconds)
+        in_days, text = int(days), rest  # "in 2 days at 9": that day, at that time
     rest = text
-    day_match = _DAY.search(rest)
+    day_match = _DAY.search(rest) if in_days is None else None
     day = _day(day_match, now.date()) if day_match else None
+    if in_days is not None:
+        day = now.date() + timedelta(days=in_days)
     if day_match is not None:
         rest = _cut(rest, day_match)
     part_match = _PART.search(rest)
@@ -151,6 +159,13 @@ def find_moment(text: str, now: datetime) -> Moment | None:
     at = _resolve(now, day, clock[0] if clock else None, part)
     if at is None:
         return None
+    if (
+        day_match is not None
+        and day_match["weekday"]
+        and day_match["next"] != "this "
+        and at <= now
+    ):
+        at += timedelta(days=7)  # "on Monday" said on a Monday after the time: next week's
     return Moment(at, rest, weekday_named=bool(day_match and day_match["weekday"]))
 
 

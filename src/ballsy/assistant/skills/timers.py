@@ -29,7 +29,8 @@ MAX_SECONDS = 24 * 3600.0
 
 _TIMER = re.compile(r"\btimers?\b")
 _LEFT = re.compile(
-    r"\b(?:how much (?:more )?time|how much longer|how long|time (?:is )?left|time remaining)\b"
+    r"\b(?:how much (?:more )?time|how much longer|how long|time (?:is )?left|time remaining"
+    r"|(?:what's|whats|what is) (?:the )?(?:time )?left(?=.*\btimers?\b))\b"
 )
 # Questions about timers ("how do I set a timer on my phone") are the LLM's.
 _QUESTION = re.compile(r"^(?:how (?:do|does|can|could|to|would|should)|why|who|when did)\b")
@@ -39,7 +40,9 @@ _FILLER = words_of(
     "set start create make add put new a an the my me please can could you would will "
     "for on of timer timers called named up is are there left remaining time how much "
     "long longer more do i have what which list show any many tell cancel stop delete "
-    "remove clear turn off dismiss end kill reset all running with"
+    "remove clear turn off dismiss end kill reset all running with "
+    # "how long until my timer goes off", "what's the time left", "time remains"
+    "until till before goes go rings ring done finishes finished remains what's whats"
 )
 
 
@@ -154,7 +157,7 @@ class TimerSkill:
     def parse(self, text: str, context: SkillContext) -> TimerRequest | None:
         if not is_english(context) or len(text) > MAX_UTTERANCE_CHARS:
             return None
-        core = with_digits(normalise(text))
+        core = with_digits(normalise(text)).replace("time's", "time is")
         timer_said = bool(_TIMER.search(core))
         if _LEFT.search(core):
             label = _label(_TIMER.sub(" ", _LEFT.sub(" ", core)).split())

@@ -17,7 +17,7 @@ from .numbers import read_number_words
 
 _WRAPPER = re.compile(
     r"^(?:(?:hey|hi|ok|okay|please|ballsy|can you|could you|would you|will you|"
-    r"i want you to|i'd like you to|go ahead and|and|so|now)\s+)+"
+    r"i want you to|i'd like you to|go ahead and|and|so|now)(?:\s*,\s*|\s+))+"
     r"|\s+(?:please|thanks|thank you|for me|now)$"
 )
 _PUNCTUATION = re.compile(r"[^\w\s':.,&]|(?<!\d)[.:](?!\d)|[.:](?=\s|$)")
@@ -30,8 +30,11 @@ _ORDINALS = {
 }  # fmt: skip
 _TENS_ORDINAL = re.compile(r"\b(20|30) (1|2|3|4|5|6|7|8|9)(?:st|nd|rd|th)\b")
 
-SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600}
-_UNIT = r"(?:hours?|hrs?|minutes?|mins?|seconds?|secs?)"
+SECONDS = {
+    "second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600,
+    "day": 86400, "week": 7 * 86400,
+}  # fmt: skip
+_UNIT = r"(?:weeks?|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)"
 _AMOUNT = r"(?:\d+(?:\.\d+)?|an?)"
 _EXTRA = r"(?:\s+and\s+(?:a\s+)?(?:0\.5|0\.25|half|quarter))?"
 _PART = rf"{_AMOUNT}\s+(?:(?:of\s+)?an?\s+)?{_UNIT}{_EXTRA}"
@@ -133,16 +136,20 @@ def _plural(count: int, unit: str) -> str:
 
 
 def speak_duration(seconds: float, *, adjective: bool = False) -> str:
-    """ "25 minutes", "1 hour and 30 minutes", "2 minutes and 30 seconds"; as an
-    ``adjective`` "25 minute", "1 hour 30 minute" (for "your 25 minute timer")."""
+    """ "25 minutes", "1 hour and 30 minutes", "2 minutes and 30 seconds", "3 days"; as an
+    ``adjective`` "25 minute", "1 hour 30 minute" (for "your 25 minute timer"). Under two
+    days it counts hours ("36 hours")."""
     whole = max(1, round(seconds))
-    hours, rest = divmod(whole, 3600)
+    days, rest = divmod(whole, 86400) if whole >= 2 * 86400 else (0, whole)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    if hours and secs and whole >= 3 * 3600:
+    if secs and whole >= 3 * 3600:
         secs = 0  # nobody needs the seconds of a three-hour timer
+    if minutes and days:
+        minutes = 0  # nor the minutes of a reminder days away
     parts = [
         _plural(value, unit)
-        for value, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+        for value, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second"))
         if value
     ]
     if adjective:
