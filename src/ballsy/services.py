@@ -28,6 +28,7 @@ from ballsy.state.failover import FailoverState
 from ballsy.state.ratelimit import RateLimits
 from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
+from ballsy.tools.mcp import McpServers
 
 log = get_logger("ballsy.services")
 
@@ -53,6 +54,8 @@ class Services:
     # Due timers and reminders: fired once across instances, spoken to live listeners.
     listeners: LiveListeners
     notices: NoticeScheduler
+    # MCP_SERVERS, connected in the background; ``mcp.sources`` are tool sources.
+    mcp: McpServers
     # Open WebSockets, closed with 1012 on shutdown (ballsy.serving tells the order).
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     # Voice clients closed for flooding audio, barred from reconnecting for a while.
@@ -90,6 +93,7 @@ class Services:
             notices=NoticeScheduler(
                 database, listeners, poll_interval=settings.notice_poll_interval
             ),
+            mcp=McpServers.from_settings(settings),
         )
 
     async def start(self) -> None:
@@ -98,6 +102,7 @@ class Services:
         await self.speech.start()
         await self.jobs.start(run_worker=self.settings.runs_job_worker)
         await self.notices.start()
+        await self.mcp.start()
         if self.settings.preload_models:
             # In the background: /health answers at once, the first voice turn is warm.
             self._preload = asyncio.create_task(self.preload())
@@ -123,6 +128,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._preload
         await self.notices.close()
+        await self.mcp.close()
         await self.connections.close_all()
         await self.jobs.close()
         await self.speech.close()
