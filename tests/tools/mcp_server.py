@@ -1,7 +1,10 @@
 """A real MCP server for the MCP client tests, built with the SDK's server side.
 
     python tests/tools/mcp_server.py stdio
-    python tests/tools/mcp_server.py http PORT
+    python tests/tools/mcp_server.py http PORT [stateless]
+
+``stateless`` answers every POST on its own with plain JSON and no session, as Home
+Assistant's ``/api/mcp`` does.
 
 Its tools cover what a client must cope with: a plain answer, the tool's own error, a
 tool that never answers, a server that dies mid-call, a list that changes, and (over
@@ -75,7 +78,14 @@ def main() -> None:
     if sys.argv[1] == "stdio":
         server.run("stdio")
     else:
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+        stateless = sys.argv[3:] == ["stateless"]
+        server.run(
+            "streamable-http",
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            stateless_http=stateless,
+            json_response=stateless,
+        )
 
 
 if __name__ == "__main__":

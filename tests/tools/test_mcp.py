@@ -78,14 +78,15 @@ class HttpMcpServer:
     """tests/tools/mcp_server.py over streamable HTTP in its own process, on a fixed
     loopback port so it can be killed and started again at the same address."""
 
-    def __init__(self) -> None:
+    def __init__(self, *mode: str) -> None:
+        self.mode = mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(SERVER), "http", str(self.port)],
+            [sys.executable, str(SERVER), "http", str(self.port), *self.mode],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -292,6 +293,27 @@ async def test_http_headers_with_resolved_secrets_reach_the_server(
         await servers.close()
 
 
+async def test_a_stateless_json_server_like_home_assistants_works() -> None:
+    server = HttpMcpServer("stateless")
+    server.start()
+    entry = McpServerSettings(
+        name="ha",
+        url=server.url,
+        headers={"Authorization": "Bearer t"},  # type: ignore[dict-item]
+    )
+    ha = client_for(entry)
+    ha.start()
+    try:
+        assert await ha.wait_connected(within=30)
+        assert await ha.call("ha__echo", {"text": "stateless"}, CONTEXT) == "echo: stateless"
+        assert await ha.call("ha__header", {"name": "Authorization"}, CONTEXT) == "Bearer t"
+        await asyncio.sleep(1.0)  # a few pings: each its own request
+        assert ha.connected
+    finally:
+        await ha.close()
+        server.kill()
+
+
 async def test_an_http_server_that_goes_down_is_withdrawn_and_reconnected(
     http_server: HttpMcpServer,
 ) -> None:
@@ -377,3 +399,34 @@ async def test_the_app_connects_its_mcp_servers_and_stops_them_on_shutdown(
         pid = int(await files.call("files__pid", {}, CONTEXT))
     assert files.specs() == []
     await eventually(lambda: not alive(pid), within=10)
+
+
+def test_env_and_header_references_are_resolved_and_other_values_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = install_fake_secret_manager(
+        monkeypatch,
+        {
+            "projects/p/secrets/files-key/versions/2": "k3y",
+            "projects/p/secrets/ha-token/versions/latest": "t0ken",
+        },
+    )
+    entries = [
+        {
+            "name": "files",
+            "command": ["x"],
+            "env": {"KEY": "projects/p/secrets/files-key/versions/2"},
+        },
+        {
+            "name": "ha",
+            "url": "http://ha:8123/api/mcp",
+            "headers": {"Authorization": "Bearer projects/p/secrets/ha-token", "X-Plain": "as is"},
+        },
+    ]
+    settings = resolve_secret_references(make_settings(tmp_path, mcp_servers=json.dumps(entries)))
+    files, ha = settings.mcp_servers
+    assert files.env["KEY"].get_secret_value() == "k3y"
+    assert ha.headers["Authorization"].get_secret_value() == "Bearer t0ken"
+    assert ha.headers["X-Plain"].get_secret_value() == "as is"
+    assert len(asked) == 2
+    assert resolve_secret_references(settings) is settings, "nothing left to resolve"
