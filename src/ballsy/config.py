@@ -375,7 +375,7 @@ class Settings(BaseSettings):
         description="MCP servers whose tools the LLM may call: a JSON list of "
         '`{"name", "command": [argv], "env"}` (a child process over stdio) or '
         '`{"name", "url", "headers"}` (streamable HTTP), each optionally with `"tools"`, '
-        "an allow-list. Header and env values may be Secret Manager references.",
+        "an allow-list. Header and env values may be Secret Manager references (docs/mcp.md).",
     )
     mcp_call_timeout: float = Field(
         default=10.0,
