@@ -203,7 +203,7 @@ async def test_a_server_that_never_answers_blocks_neither_start_nor_a_call(
     started = time.monotonic()
     await servers.start()
     assert time.monotonic() - started < 0.5
-    (server,) = servers.sources
+    (server,) = servers.servers
     assert server.specs() == []
     with pytest.raises(ToolFailed, match="not connected"):
         await server.call("silent__anything", {}, CONTEXT)
@@ -282,7 +282,7 @@ async def test_http_headers_with_resolved_secrets_reach_the_server(
     settings = resolve_secret_references(settings)
     servers = McpServers.from_settings(settings, backoff=FAST)
     await servers.start()
-    (home,) = servers.sources
+    (home,) = servers.servers
     try:
         assert await home.wait_connected(within=30)
         said = await home.call("home__header", {"name": "Authorization"}, CONTEXT)
@@ -394,7 +394,8 @@ async def test_the_app_connects_its_mcp_servers_and_stops_them_on_shutdown(
 ) -> None:
     app = create_app(make_settings(tmp_path, mcp_servers=[stdio_config("files")]))
     async with app.router.lifespan_context(app):
-        (files,) = app.state.services.mcp.sources
+        (files,) = app.state.services.mcp.servers
+        assert app.state.services.mcp.sources == (files,), "what the tool loop offers"
         assert await files.wait_connected(within=30)
         pid = int(await files.call("files__pid", {}, CONTEXT))
     assert files.specs() == []

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from ballsy.config import Settings
 from ballsy.observability.logging import get_logger
 from ballsy.security.secrets import redact_url
+from ballsy.tools.base import ToolSource
 from ballsy.tools.mcp.server import Backoff, McpServer
 
 log = get_logger("ballsy.mcp")
@@ -35,7 +36,8 @@ class McpServers:
         )
 
     @property
-    def sources(self) -> tuple[McpServer, ...]:
+    def sources(self) -> tuple[ToolSource, ...]:
+        """The servers as the tool loop sees them (``servers`` for their lifetime API)."""
         return self.servers
 
     async def start(self) -> None:
