@@ -9,13 +9,22 @@ the table of them; the capacity planner's ``PLAN_*`` prices are its own
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ballsy.names import ClientId
@@ -63,6 +72,70 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
+"""An MCP server's name: the prefix of its tools' names (``home__HassTurnOff``), so it
+keeps to the characters an OpenAI function name allows and leaves room for the tool's."""
+
+
+class McpServerSettings(BaseModel):
+    """One entry of ``MCP_SERVERS``: a server started as a child process (``command``)
+    or reached over streamable HTTP (``url``). docs/mcp.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Unique; its tools are offered as <name>__<tool>.")
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="stdio: the argv of the server process."
+    )
+    env: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="stdio: extra environment of the process (values may be secret references).",
+    )
+    url: str | None = Field(default=None, description="streamable HTTP: the endpoint URL.")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="streamable HTTP: request headers (values may be secret references, "
+        "alone or after a scheme: `Bearer projects/p/secrets/ha-token`).",
+    )
+    tools: list[str] | None = Field(
+        default=None, description="Only these of the server's tools are offered; unset: all."
+    )
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        where = f"MCP server {self.name!r}"
+        if not MCP_SERVER_NAME.match(self.name):
+            raise ValueError(
+                f"{where}: a name is 1-24 letters, digits, '_' or '-', starting with a "
+                "letter or digit"
+            )
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"{where}: needs exactly one of command (stdio) or url (HTTP)")
+        if self.url is not None:
+            if not re.match(r"^https?://[^/\s]+", self.url):
+                raise ValueError(f"{where}: url must be an http:// or https:// URL")
+            if self.env:
+                raise ValueError(f"{where}: env is for command servers; use headers")
+        elif self.headers:
+            raise ValueError(f"{where}: headers are for url servers; use env")
+        return self
+
+    @property
+    def transport(self) -> Literal["stdio", "http"]:
+        return "stdio" if self.command is not None else "http"
+
+
+def _json_list(value: object, setting: str) -> object:
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return []
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{setting} is not valid JSON: {exc}") from None
 
 
 class Settings(BaseSettings):
@@ -295,6 +368,35 @@ class Settings(BaseSettings):
         le=60.0,
         description="Seconds between checks for due timers and reminders (and how late a "
         "notice may be spoken at most, plus the delivery itself).",
+    )
+
+    # --- MCP servers (docs/mcp.md) ------------------------------------------------
+    mcp_servers: Annotated[list[McpServerSettings], NoDecode] = Field(
+        default_factory=list,
+        description="MCP servers whose tools the LLM may call: a JSON list of "
+        '`{"name", "command": [argv], "env"}` (a child process over stdio) or '
+        '`{"name", "url", "headers"}` (streamable HTTP), each optionally with `"tools"`, '
+        "an allow-list. Header and env values may be Secret Manager references (docs/mcp.md).",
+    )
+    mcp_call_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds one MCP tool call may take; then the model hears it failed.",
+    )
+    mcp_connect_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds to connect to an MCP server and list its tools; a server "
+        "that takes longer is retried with backoff (start-up never waits for it).",
+    )
+    mcp_ping_interval: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Seconds between pings of a connected MCP server; one that fails to "
+        "answer within MCP_CALL_TIMEOUT is reconnected, its tools withdrawn meanwhile.",
     )
 
     # --- LLM ---------------------------------------------------------------------
@@ -776,6 +878,20 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _mcp_json(cls, value: object) -> object:
+        return _json_list(value, "MCP_SERVERS")
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _mcp_unique(cls, value: list[McpServerSettings]) -> list[McpServerSettings]:
+        names = [server.name for server in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"MCP_SERVERS: names must be unique, {', '.join(twice)} repeats")
+        return value
 
     @field_validator("wyoming_allowed_clients")
     @classmethod

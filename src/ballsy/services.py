@@ -29,6 +29,7 @@ from ballsy.state.ratelimit import RateLimits
 from ballsy.state.sessions import SessionSlots
 from ballsy.store.db import Database
 from ballsy.tools.box import ToolBox
+from ballsy.tools.mcp import McpServers
 from ballsy.tools.skills import SkillTools
 
 log = get_logger("ballsy.services")
@@ -55,6 +56,8 @@ class Services:
     # Due timers and reminders: fired once across instances, spoken to live listeners.
     listeners: LiveListeners
     notices: NoticeScheduler
+    # MCP_SERVERS, connected in the background; ``mcp.sources`` are tool sources.
+    mcp: McpServers
     # Open WebSockets, closed with 1012 on shutdown (ballsy.serving tells the order).
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     # Voice clients closed for flooding audio, barred from reconnecting for a while.
@@ -73,8 +76,9 @@ class Services:
         speech = SpeechService(settings, runtime)
         voices = {voice for engine in speech.tts_engines() for voice in speech.tts_voices(engine)}
         listeners = LiveListeners()
-        # Ballsy's own skills; MCP servers are sources too.
-        tools = ToolBox.from_settings(settings, [SkillTools(database)])
+        # Ballsy's own skills first, then each MCP server (its tools once it connects).
+        mcp = McpServers.from_settings(settings)
+        tools = ToolBox.from_settings(settings, [SkillTools(database), *mcp.sources])
         return cls(
             settings=settings,
             database=database,
@@ -94,6 +98,7 @@ class Services:
             notices=NoticeScheduler(
                 database, listeners, poll_interval=settings.notice_poll_interval
             ),
+            mcp=mcp,
         )
 
     async def start(self) -> None:
@@ -102,6 +107,7 @@ class Services:
         await self.speech.start()
         await self.jobs.start(run_worker=self.settings.runs_job_worker)
         await self.notices.start()
+        await self.mcp.start()
         if self.settings.preload_models:
             # In the background: /health answers at once, the first voice turn is warm.
             self._preload = asyncio.create_task(self.preload())
@@ -127,6 +133,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._preload
         await self.notices.close()
+        await self.mcp.close()
         await self.connections.close_all()
         await self.jobs.close()
         await self.speech.close()

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-# Imported for its side effect too: every metric object is registered.
+# Imported for its side effect too: every metric object is registered (the MCP client
+# keeps its own, registered when the app imports it).
+import ballsy.tools.mcp.metrics  # noqa: F401
 from ballsy.observability.metrics import exported_sample_names
 
 MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"

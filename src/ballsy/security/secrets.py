@@ -5,18 +5,23 @@ is replaced by the secret's value once, at startup, when the optional
 ``google-cloud-secret-manager`` package is installed (its client finds credentials the
 usual Google way). A reference with the package missing stops the start: sending the
 reference itself as a password would fail later and more obscurely.
+
+The header and environment values of ``MCP_SERVERS`` entries are resolved the same way,
+alone or after a scheme word (``Bearer projects/p/secrets/ha-token``), since a header
+usually carries its secret behind one.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
-from ballsy.config import SECRET_REFERENCE, Settings
+from ballsy.config import SECRET_REFERENCE, McpServerSettings, Settings
 from ballsy.errors import ConfigurationError
 from ballsy.observability.logging import get_logger
 
@@ -45,17 +50,70 @@ def _client() -> Any:
     return module.SecretManagerServiceClient()
 
 
+_SCHEMED = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._-]* +)(?P<reference>\S+)$")
+
+
+def _embedded_reference(value: str) -> tuple[str, str] | None:
+    """``(prefix, reference)`` when ``value`` is a reference, alone or after a scheme."""
+    if SECRET_REFERENCE.match(value):
+        return "", value
+    match = _SCHEMED.match(value)
+    if match and SECRET_REFERENCE.match(match["reference"]):
+        return match["scheme"], match["reference"]
+    return None
+
+
+def _mcp_values(server: McpServerSettings) -> dict[str, dict[str, SecretStr]]:
+    return {"headers": server.headers, "env": server.env}
+
+
+def _has_mcp_references(settings: Settings) -> bool:
+    return any(
+        _embedded_reference(value.get_secret_value())
+        for server in settings.mcp_servers
+        for values in _mcp_values(server).values()
+        for value in values.values()
+    )
+
+
+def _resolve_mcp_server(
+    server: McpServerSettings, access: Callable[[str], str]
+) -> McpServerSettings:
+    updates: dict[str, dict[str, SecretStr]] = {}
+    for part, values in _mcp_values(server).items():
+        resolved = dict(values)
+        for key, value in values.items():
+            found = _embedded_reference(value.get_secret_value())
+            if found is not None:
+                prefix, reference = found
+                resolved[key] = SecretStr(prefix + access(reference))
+                log.info(
+                    "ballsy.security.secret_resolved", setting=f"MCP_SERVERS[{server.name}].{part}"
+                )
+        updates[part] = resolved
+    return server.model_copy(update=updates)
+
+
 def resolve_secret_references(settings: Settings) -> Settings:
     """``settings`` with every Secret Manager reference replaced by its value."""
     references = _references(settings)
-    if not references:
+    in_mcp = _has_mcp_references(settings)
+    if not references and not in_mcp:
         return settings
     client = _client()
-    updates: dict[str, Any] = {}
-    for name, reference in references.items():
+
+    def access(reference: str) -> str:
         version = reference if "/versions/" in reference else f"{reference}/versions/latest"
         response = client.access_secret_version(request={"name": version})
-        value = response.payload.data.decode("utf-8")
+        return str(response.payload.data.decode("utf-8"))
+
+    updates: dict[str, Any] = {}
+    if in_mcp:
+        updates["mcp_servers"] = [
+            _resolve_mcp_server(server, access) for server in settings.mcp_servers
+        ]
+    for name, reference in references.items():
+        value = access(reference)
         current = getattr(settings, name)
         updates[name] = SecretStr(value) if isinstance(current, SecretStr) else value
         log.info("ballsy.security.secret_resolved", setting=name)
