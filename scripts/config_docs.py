@@ -52,7 +52,7 @@ def default_of(field: Any) -> str:
         value = field.default_factory()
         if isinstance(value, Path):
             return "`~/.local/share/ballsy` (or `$XDG_DATA_HOME/ballsy`)"
-        return f"`{','.join(value) if isinstance(value, list) else value}`"
+        return f"`{','.join(map(str, value)) if isinstance(value, list) else value}`"
     if field.default is PydanticUndefined or field.default is None:
         return "unset"
     value = field.default

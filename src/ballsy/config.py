@@ -757,6 +757,35 @@ class Settings(BaseSettings):
         "first sentence's speech), sending and storing nothing until the turn is "
         "confirmed; dropped if the user speaks on.",
     )
+    realtime_stt_beam_size: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Beam width of the transcription of a voice turn up to "
+        "REALTIME_STT_BEAM_MAX_SECONDS long (longer ones decode greedily); 1 is greedy. "
+        "Measured on other voices' questions (benchmarks/stt_short.py): beam 3 had the "
+        "lowest word error rate, 5 no better, at about the same decode time.",
+    )
+    realtime_stt_beam_max_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        le=600,
+        description="Voice turns up to this long are decoded with REALTIME_STT_BEAM_SIZE.",
+    )
+    realtime_stt_prompt: str = Field(
+        default="",
+        max_length=800,
+        description="Text Whisper is told came before each voice turn (its "
+        "initial_prompt), e.g. the assistant's own phrasings; empty: none. Off by default: "
+        "measured, a vocabulary prompt helps commands reach their skill but makes open "
+        "questions worse (docs/realtime.md).",
+    )
+    realtime_stt_fallback_temperatures: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0],
+        description="Temperatures a voice turn's transcription is retried at, in order, "
+        "when a decode fails Whisper's compression-ratio or log-probability check "
+        "(comma list); empty keeps the first decode.",
+    )
     realtime_ping_interval: float = Field(
         default=30.0, gt=0, description="Seconds between server pings on voice sockets."
     )
@@ -873,7 +902,12 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "cors_origins", "allowed_hosts", "wyoming_allowed_clients", "tools_allowed", mode="before"
+        "cors_origins",
+        "allowed_hosts",
+        "wyoming_allowed_clients",
+        "tools_allowed",
+        "realtime_stt_fallback_temperatures",
+        mode="before",
     )
     @classmethod
     def _csv(cls, value: object) -> object:

@@ -23,6 +23,10 @@ STT_SAMPLE_RATE = 16_000
 
 Task = Literal["transcribe", "translate"]
 
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+"""OpenAI's contract for temperature 0: start greedy (or beam search) and raise the
+temperature only when a window fails the compression-ratio / log-prob checks."""
+
 
 @dataclass(frozen=True)
 class Word:
@@ -41,6 +45,8 @@ class Segment:
     words: tuple[Word, ...] = ()
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    temperature: float = 0.0
+    """The temperature of the decode that was kept: above 0, the fallback fired."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +70,56 @@ class TranscribeOptions:
     vad_filter: bool = True
     task: Task = "transcribe"
     beam_size: int = 1
+    fallback_temperatures: tuple[float, ...] = FALLBACK_TEMPERATURES
+    """At temperature 0: the temperatures tried, in order, when a window's decode fails
+    the compression-ratio or log-probability check; ``()`` keeps the first decode."""
+    timestamps: bool = True
+    """Segment timestamps; without them a window is one segment, decoded a little faster."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 1.0:
             raise InvalidInput("temperature must be between 0 and 1")
+        if not all(0.0 < t <= 1.0 for t in self.fallback_temperatures):
+            raise InvalidInput("fallback temperatures must be above 0 and at most 1")
         if not 1 <= self.beam_size <= 10:
             raise InvalidInput("beam_size must be between 1 and 10")
         if self.task not in ("transcribe", "translate"):
             raise InvalidInput("task must be 'transcribe' or 'translate'")
+
+
+@dataclass(frozen=True)
+class UtteranceDecoding:
+    """How a live utterance (a voice turn) is decoded, by its length.
+
+    Beam search costs decode time in proportion to the beam, so it is used only for
+    utterances up to ``beam_max_seconds`` (questions and commands, where one misheard
+    word sends a skill request to the LLM); longer dictation decodes greedily.
+    """
+
+    beam_size: int = 1
+    beam_max_seconds: float = 15.0
+    prompt: str | None = None
+    """Text the decoder sees as what came before: the assistant's own vocabulary."""
+    fallback_temperatures: tuple[float, ...] = FALLBACK_TEMPERATURES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UtteranceDecoding:
+        return cls(
+            beam_size=settings.realtime_stt_beam_size,
+            beam_max_seconds=settings.realtime_stt_beam_max_seconds,
+            prompt=settings.realtime_stt_prompt or None,
+            fallback_temperatures=tuple(settings.realtime_stt_fallback_temperatures),
+        )
+
+    def options(self, seconds: float) -> TranscribeOptions:
+        """The decode of an utterance ``seconds`` long (live audio: no VAD filter)."""
+        short = seconds <= self.beam_max_seconds
+        return TranscribeOptions(
+            prompt=self.prompt,
+            vad_filter=False,
+            beam_size=self.beam_size if short else 1,
+            fallback_temperatures=self.fallback_temperatures,
+        )
 
 
 class SegmentStream(Iterator[Segment]):

@@ -41,7 +41,8 @@ _PART = re.compile(r"\b(?:in the |this |at )?(?P<part>morning|afternoon|evening|
 _CLOCK = re.compile(
     r"\b(?:at )?(?P<minutes>0\.5|0\.25|\d{1,2}) (?P<rel>past|after|to) (?P<hour>\d{1,2})\b"
     r"|\b(?:at )?(?P<named>noon|midday|midnight)\b"
-    r"|\b(?P<at>at )?(?P<h>\d{1,2})(?::(?P<m>\d{2})| (?P<m2>[0-5]\d))?"
+    # "6:30", "6.30" (British, as Whisper often writes it), "6 30" (from "six thirty").
+    r"|\b(?P<at>at )?(?P<h>\d{1,2})(?:[:.](?P<m>\d{2})| (?P<m2>[0-5]\d))?"
     r"(?: ?(?P<mer>am|pm|a\.m|p\.m|a m|p m|o'clock|oclock))?\b"
 )
 

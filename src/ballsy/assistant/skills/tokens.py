@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .numbers import DIGIT_MULTIPLIERS, read_number_words
+from .numbers import DIGIT_MULTIPLIERS, FRACTION_WORDS, read_number_words
 
 
 class TokenKind(enum.Enum):
@@ -163,8 +163,12 @@ def _lexemes(text: str) -> list[tuple[str, str]]:
 
 
 def _digits_value(literal: str, words: Sequence[str], index: int) -> tuple[Fraction, int]:
-    """Read "2.5" plus an optional "hundred" and scale word: "2.5 million"."""
+    """Read "2.5" plus an optional "hundred" and scale word ("2.5 million") or "and a
+    half" ("2 and a half", as speech-to-text writes "two and a half")."""
     value = Fraction(literal.replace(",", ""))
+    part = tuple(words[index : index + 3])
+    if part in (("and", "a", "half"), ("and", "a", "quarter")):
+        return value + FRACTION_WORDS[part[2]], index + 3
     if index < len(words) and words[index] == "hundred":
         value *= 100
         index += 1

@@ -20,7 +20,13 @@ _WRAPPER = re.compile(
     r"i want you to|i'd like you to|go ahead and|and|so|now)(?:\s*,\s*|\s+))+"
     r"|\s+(?:please|thanks|thank you|for me|now)$"
 )
-_PUNCTUATION = re.compile(r"[^\w\s':.,&]|(?<!\d)[.:](?!\d)|[.:](?=\s|$)")
+# "/" survives between digits ("1/2 an hour"), as "." and ":" do ("6.30", "2:30").
+_PUNCTUATION = re.compile(r"(?!(?<=\d)/(?=\d))[^\w\s':.,&]|(?<!\d)[.:](?!\d)|[.:](?=\s|$)")
+# How Whisper writes numbers: "1,000" (thousands separators), "1/2", "2 and a half".
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_DIGIT_FRACTION = re.compile(r"\b(?:(\d+) )?(\d+)/(\d+)\b")
+# After the words are read, "2 and a half" is "2 and 0.5".
+_DIGITS_AND_A_PART = re.compile(r"(?<![\d.])(\d+) and (0\.5|0\.25)(?![\d.])")
 _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
@@ -69,7 +75,9 @@ def _digits(value: Fraction) -> str:
 
 
 def with_digits(text: str) -> str:
-    """``text`` (normalised) with number words and ordinals as digits."""
+    """``text`` (normalised) with number words and ordinals as digits; numbers written
+    as Whisper writes them ("1,000", "1/2", "2 and a half") as plain decimals too."""
+    text = _DIGIT_FRACTION.sub(_fraction_digits, _THOUSANDS.sub("", text))
     words = text.replace(",", " , ").split()
     out: list[str] = []
     index = 0
@@ -88,7 +96,20 @@ def with_digits(text: str) -> str:
         value, index = read
         out.append(_digits(value))
     joined = " ".join(out).replace(" , ", ", ")
+    joined = _DIGITS_AND_A_PART.sub(_digits_and_a_part, joined)
     return _TENS_ORDINAL.sub(lambda m: f"{int(m[1]) + int(m[2])}th", joined)
+
+
+def _fraction_digits(match: re.Match[str]) -> str:
+    """ "1/2" → "0.5", "3 1/2" → "3.5"; "24/7" and "3/2" stay as written."""
+    whole, numerator, denominator = match[1], int(match[2]), int(match[3])
+    if denominator == 0 or numerator >= denominator:
+        return match[0]
+    return _digits(int(whole or 0) + Fraction(numerator, denominator))
+
+
+def _digits_and_a_part(match: re.Match[str]) -> str:
+    return _digits(Fraction(match[1]) + Fraction(match[2]))
 
 
 _MONTH_WORDS = words_of(

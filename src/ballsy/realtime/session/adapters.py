@@ -28,7 +28,7 @@ from ballsy.realtime.session.ports import (
     Voice,
 )
 from ballsy.speech.service import SpeechService
-from ballsy.speech.stt import TranscribeOptions
+from ballsy.speech.stt import STT_SAMPLE_RATE, UtteranceDecoding
 from ballsy.speech.turn_model import shared_smart_turn
 from ballsy.speech.vad import TurnConfig, TurnDetector
 from ballsy.state.ratelimit import RateLimits
@@ -48,12 +48,17 @@ async def offload_vad(fn: Callable[[], T]) -> T:
 
 
 class SpeechTranscriber:
-    def __init__(self, speech: SpeechService) -> None:
+    """Voice turns through the speech service, decoded by their length (beam search for
+    short ones: :class:`~ballsy.speech.stt.UtteranceDecoding`, REALTIME_STT_* settings)."""
+
+    def __init__(self, speech: SpeechService, decoding: UtteranceDecoding | None = None) -> None:
         self.speech = speech
+        self.decoding = decoding or UtteranceDecoding.from_settings(speech.settings)
 
     async def transcribe(self, audio: FloatArray) -> Transcription:
         started = time.perf_counter()
-        transcript = await self.speech.transcribe(audio, TranscribeOptions(vad_filter=False))
+        options = self.decoding.options(len(audio) / STT_SAMPLE_RATE)
+        transcript = await self.speech.transcribe(audio, options)
         return Transcription(
             text=transcript.text,
             language=transcript.language,

@@ -30,10 +30,6 @@ from ballsy.speech.stt import (
     register_stt,
 )
 
-# OpenAI's contract for temperature 0: start greedy and raise the temperature only when
-# a window fails the compression-ratio / log-prob checks.
-_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-
 
 class WhisperEngine:
     """One loaded faster-whisper model. Thread-safe: CTranslate2 queues concurrent calls."""
@@ -104,7 +100,9 @@ class WhisperEngine:
             language = language.lower()
             _check_language(language)
         temperature: float | tuple[float, ...] = (
-            _FALLBACK_TEMPERATURES if options.temperature == 0.0 else options.temperature
+            (0.0, *options.fallback_temperatures)
+            if options.temperature == 0.0
+            else options.temperature
         )
         return {
             "language": language,
@@ -115,6 +113,7 @@ class WhisperEngine:
             "vad_filter": options.vad_filter,
             "beam_size": options.beam_size,
             "best_of": options.beam_size,
+            "without_timestamps": not options.timestamps,
         }
 
 
@@ -137,6 +136,7 @@ def _convert(raw_segments: Iterable[Any]) -> Iterator[Segment]:
             words=words,
             avg_logprob=float(raw.avg_logprob),
             no_speech_prob=float(raw.no_speech_prob),
+            temperature=float(raw.temperature or 0.0),
         )
 
 
