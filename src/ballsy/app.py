@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ballsy import __version__
 from ballsy.api import admin, auth, command, health, history, openai_audio, openai_chat, voice
@@ -31,6 +33,7 @@ from ballsy.observability.middleware import RequestObserver
 from ballsy.provider_names import check_provider_names
 from ballsy.realtime.wire import native as native_realtime
 from ballsy.realtime.wire.openai import socket as openai_realtime
+from ballsy.security.early_auth import HeaderAuthMiddleware
 from ballsy.security.guard import authenticate, is_public
 from ballsy.security.http import (
     BodyLimitMiddleware,
@@ -39,7 +42,9 @@ from ballsy.security.http import (
 )
 from ballsy.security.principal import Principal
 from ballsy.security.secrets import resolve_secret_references
+from ballsy.security.service import AuthService
 from ballsy.services import Services
+from ballsy.state.ratelimit import RateLimits
 from ballsy.web import routes as web_routes
 from ballsy.wyoming.backends import wyoming_backends
 from ballsy.wyoming.server import start_wyoming, wyoming_port
@@ -100,6 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes,
         job_upload_limit=settings.job_max_upload_bytes,
     )
+    # Authentication from the headers, before the body (ballsy.security.early_auth):
+    # outside the body cap, so a stranger's upload is a 401, inside CORS (preflights).
+    app.add_middleware(
+        HeaderAuthMiddleware, auth_of=_auth_of, public_prefixes=(web_routes.STATIC_PREFIX,)
+    )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     if settings.cors_origins:
         app.add_middleware(
@@ -122,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log_requests=settings.log_requests,
         record_metrics=settings.metrics_enabled,
     )
+    if settings.trusted_proxies:
+        # Outermost: the client address everything inside sees (login limits, logs) is
+        # X-Forwarded-For's rightmost untrusted entry, only from a trusted peer.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics.metrics_endpoint(settings), include_in_schema=False)
     for router in role_routers(settings.server_role):
@@ -139,6 +153,12 @@ async def guard(conn: HTTPConnection) -> Principal | None:
         return None
     services: Services = conn.app.state.services
     return await authenticate(conn, services.auth, services.limits)
+
+
+def _auth_of(scope: Scope) -> tuple[AuthService, RateLimits]:
+    """The early authentication's services (built by the lifespan, after the stack)."""
+    services: Services = scope["app"].state.services
+    return services.auth, services.limits
 
 
 async def close_websockets(app: FastAPI) -> None:

@@ -334,7 +334,19 @@ class Settings(BaseSettings):
         default=30, ge=5, le=600, description="Seconds a browser WebSocket ticket is valid."
     )
     max_login_attempts_per_minute: int = Field(
-        default=10, ge=1, description="Password attempts per user name and per client IP."
+        default=10,
+        ge=1,
+        description="Password attempts per client address, and per account from addresses "
+        "that have not signed in to it before (the owner's known addresses are not "
+        "limited by strangers' failures).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        # FORWARDED_ALLOW_IPS: uvicorn's name, which the deploy manifests already set.
+        validation_alias=AliasChoices("TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS", "trusted_proxies"),
+        description="Addresses and CIDRs of the proxies whose X-Forwarded-For names the "
+        "client (comma list; `*` trusts any peer and takes the leftmost entry, which the "
+        "client can write). Unset: the peer is the client, X-Forwarded-For is ignored.",
     )
     daily_token_limit: int = Field(
         default=0,
@@ -904,6 +916,7 @@ class Settings(BaseSettings):
     @field_validator(
         "cors_origins",
         "allowed_hosts",
+        "trusted_proxies",
         "wyoming_allowed_clients",
         "tools_allowed",
         "realtime_stt_fallback_temperatures",

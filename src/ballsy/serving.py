@@ -107,6 +107,8 @@ def run_server(
         log_config=None,
         access_log=False,
         ws_max_size=1024 * 1024,
+        # X-Forwarded-For is honoured by the app, from TRUSTED_PROXIES only (ballsy.app).
+        proxy_headers=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
     server = GracefulServer(config, before_drain=before_drain)
@@ -119,7 +121,8 @@ def create_worker_app() -> FastAPI:
     """An app factory for process managers that start several workers themselves::
 
         PROMETHEUS_MULTIPROC_DIR=/tmp/ballsy-metrics \\
-            uvicorn ballsy.serving:create_worker_app --factory --workers 4 --no-access-log
+            uvicorn ballsy.serving:create_worker_app --factory --workers 4 --no-access-log \\
+                --no-proxy-headers
     """
     from ballsy.app import create_app
 

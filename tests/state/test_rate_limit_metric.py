@@ -46,9 +46,9 @@ async def test_a_refused_voice_turn_is_counted_as_voice_turn(tmp_path: Path) -> 
 async def test_a_refused_login_is_counted_as_login(tmp_path: Path) -> None:
     limits = limits_on(tmp_path, max_login_attempts_per_minute=1)
     before = refused("login")
-    await limits.check_login("alice", "192.0.2.1")
+    await limits.check_login_account("alice", "192.0.2.1")
     with pytest.raises(RateLimited):
-        await limits.check_login("alice", "192.0.2.2")
+        await limits.check_login_account("alice", "192.0.2.2")
     assert refused("login") == before + 1
 
 

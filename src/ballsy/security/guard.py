@@ -9,6 +9,9 @@ files. A test walks ``app.routes`` to hold that line.
 
 HTTP: a missing or bad credential is 401; then the user's REST budget is spent (429
 when empty; the window goes to ``scope["state"]`` for the ``X-RateLimit-*`` headers).
+The same :func:`authenticate` runs first in :mod:`ballsy.security.early_auth`, from the
+headers alone, before a byte of the body is read; this dependency is the second line
+(and the only one for ``AUTH_MODE=none``, whose client may name itself in the body).
 WebSocket: a credential in the handshake (header, ``?ticket=``, or OpenAI's
 ``openai-insecure-api-key.`` subprotocol) is checked here and a bad one refused
 before accept; with none, the route must call
@@ -31,12 +34,13 @@ if TYPE_CHECKING:
     from ballsy.security.service import AuthService
     from ballsy.state.ratelimit import RateLimits
 
+LOGIN_PATH = "/api/auth/token"
 PUBLIC_PATHS = frozenset(
     {
         "/health",
         "/ready",
         "/metrics",
-        "/api/auth/token",
+        LOGIN_PATH,
         "/api/auth/refresh",
         "/",
         "/admin",  # the dashboard's page shell; its data needs the admin role
@@ -53,10 +57,14 @@ _OPENAI_KEY_PROTOCOL = "openai-insecure-api-key."
 _WS_POLICY_VIOLATION = 1008
 
 
-def is_public(conn: HTTPConnection) -> bool:
+def is_public_path(path: str) -> bool:
     # Public paths have no parameters, so the request path of a matched route equals
     # its template; an app mounted under a prefix fails closed (probes would get 401).
-    return str(conn.scope.get("path", "")) in PUBLIC_PATHS
+    return path in PUBLIC_PATHS
+
+
+def is_public(conn: HTTPConnection) -> bool:
+    return is_public_path(str(conn.scope.get("path", "")))
 
 
 def bearer_credential(conn: HTTPConnection) -> str | None:

@@ -41,8 +41,8 @@ _PAGE_PATHS = ("/docs", "/redoc")
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
-def _error_body(path: str, status: int, code: str, message: str) -> bytes:
-    # The same shapes api/errors.py answers, for the two responses sent from here.
+def _error_body(path: str, code: str, message: str, detail: dict[str, Any]) -> bytes:
+    # The same shapes api/errors.py answers, for the responses sent by middleware.
     if path.startswith("/v1/"):
         body: dict[str, Any] = {
             "error": {
@@ -53,14 +53,28 @@ def _error_body(path: str, status: int, code: str, message: str) -> bytes:
             }
         }
     else:
-        body = {"error": {"code": code, "message": message, "detail": {}}}
+        body = {"error": {"code": code, "message": message, "detail": detail}}
     return json.dumps(body).encode()
 
 
-async def send_error(send: Send, path: str, status: int, code: str, message: str) -> None:
-    body = _error_body(path, status, code, message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def send_error(
+    send: Send,
+    path: str,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    body = _error_body(path, code, message, detail or {})
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    headers_out = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers_out})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -104,14 +104,17 @@ class AuthService:
             raise NotFound("password login is off on this server (AUTH_MODE is not jwt)")
 
     async def login(self, name: str, password: str, client_ip: str) -> TokenPair:
+        """Password login; the address's budget was spent before the body was read
+        (:mod:`ballsy.security.early_auth`), the account's is spent here."""
         self._require_jwt()
-        await self.limits.check_login(name, client_ip)
+        await self.limits.check_login_account(name, client_ip)
         async with self.database.transaction() as session:
             user = await UserRepository(session).get_by_client_id(name)
         ok = await verify_password(password, user.password_hash if user else None)
         if user is None or not ok or not user.is_active:
             log.info("ballsy.auth.login_failed", reason="credentials")
             raise Unauthorized(_BAD_LOGIN)
+        await self.limits.remember_login(name, client_ip)
         return self.tokens.issue(user.id, user.client_id, user.role, user.token_version)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
