@@ -41,8 +41,7 @@ def atime_is_recorded(folder: Path) -> bool:
 def hls_playlist(target: Path) -> bytes:
     """An HLS playlist whose one segment is ``target`` (absolute path)."""
     return (
-        "#EXTM3U\n#EXT-X-TARGETDURATION:30\n"
-        f"#EXTINF:30.0,\n{target.resolve()}\n#EXT-X-ENDLIST\n"
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:30\n#EXTINF:30.0,\n{target.resolve()}\n#EXT-X-ENDLIST\n"
     ).encode()
 
 
