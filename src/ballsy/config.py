@@ -531,6 +531,11 @@ class Settings(BaseSettings):
         description="Largest audio upload on synchronous endpoints (413 before the body is read).",
     )
     max_audio_seconds: float = Field(default=600.0, gt=0, description="Synchronous endpoints.")
+    voice_audio_ttl: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a `/api/voice?audio=url` reply is kept before it is deleted.",
+    )
     max_tts_input_chars: int = Field(
         default=4096, ge=1, description="Longest text `/v1/audio/speech` accepts."
     )
@@ -1059,6 +1064,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def reply_audio_dir(self) -> Path:
+        """Reply speech of ``/api/voice?audio=url`` turns, one folder per user."""
+        return self.media_dir / "replies"
 
     @property
     def cache_dir(self) -> Path:

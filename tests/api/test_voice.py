@@ -141,3 +141,39 @@ def test_say_speaks_into_a_file_as_a_voice_reply_is_spoken(tmp_path: Path) -> No
     assert decode_audio(out.read_bytes()).duration > 0.3
     nothing = runner.invoke(cli, ["say", "   ", "-o", str(tmp_path / "x.wav")], env=env)
     assert nothing.exit_code == 2 and "no text to speak" in nothing.output
+
+
+async def test_reply_audio_is_deleted_once_expired(
+    client: httpx.AsyncClient, app: object, question_wav: bytes, client_id: str
+) -> None:
+    """``?audio=url`` replies live VOICE_AUDIO_TTL (an hour): then a GET is a 404 and the
+    file is gone; the job retention pass deletes the ones nobody asks for."""
+    import os
+    import time
+
+    from ballsy.jobs.retention import purge_expired
+    from ballsy.store.models import utcnow
+
+    services = app.state.services  # type: ignore[attr-defined]
+    ttl = services.settings.voice_audio_ttl
+    assert ttl == 3600
+    replies = services.settings.media_dir / "replies"
+    stored = []
+    for _ in range(2):
+        response = await client.post(
+            "/api/voice",
+            params={"audio": "url"},
+            files={"file": ("q.wav", question_wav)},
+            data={"client_id": client_id},
+        )
+        url = response.json()["audio"]["url"]
+        (path,) = replies.glob(f"*/{url.split('/')[-2]}.wav")
+        stored.append((url, path))
+    old = time.time() - ttl - 5
+    for _, path in stored:
+        os.utime(path, (old, old))
+    asked, _ = stored[0]
+    assert (await client.get(asked, params={"client_id": client_id})).status_code == 404
+    assert not stored[0][1].exists()
+    await purge_expired(services.jobs.context, now=utcnow())
+    assert not stored[1][1].exists()

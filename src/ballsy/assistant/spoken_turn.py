@@ -9,6 +9,7 @@ audio file, is its last stage and all of ``ballsy say``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ballsy.assistant.service import Assistant
 from ballsy.assistant.spoken import speakable
 from ballsy.config import Settings
 from ballsy.errors import InvalidInput, NotFound
+from ballsy.jobs.retention import delete_older_than
 from ballsy.observability.turns import TurnTimings
 from ballsy.speech.audio import AudioSource, encode_audio
 from ballsy.speech.service import SpeechService
@@ -37,8 +39,19 @@ def _ms(start: float) -> float:
 
 
 def reply_audio_path(settings: Settings, user_id: str, history_id: int) -> Path:
-    """Where a turn's reply speech is kept for ``GET /api/voice/{id}/audio``."""
-    return settings.media_dir / "replies" / user_id / f"{history_id}.wav"
+    """Where a turn's reply speech is kept for ``GET /api/voice/{id}/audio``.
+
+    Kept ``VOICE_AUDIO_TTL`` seconds: an older one is deleted when it is asked for,
+    when its user's next one is written, and by the job retention pass.
+    """
+    return settings.reply_audio_dir / user_id / f"{history_id}.wav"
+
+
+def _expired(path: Path, ttl: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > ttl
+    except FileNotFoundError:
+        return True
 
 
 async def speak(
@@ -124,8 +137,7 @@ class SpokenTurns:
             audio_out = VoiceAudio(format="wav", base64=base64.b64encode(speech).decode())
         elif reply == "url":
             path = self.reply_audio_path(turn.user_id, result.id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(speech)
+            await asyncio.to_thread(self._store_reply, path, speech)
             audio_out = VoiceAudio(format="wav", url=f"/api/voice/{result.id}/audio")
         return SpokenTurn(result, transcript.language, speech, audio_out)
 
@@ -136,9 +148,15 @@ class SpokenTurns:
         except NotFound:
             raise NotFound("no reply audio with that id") from None
         path = self.reply_audio_path(user_id, history_id)
-        if not path.is_file():
-            raise NotFound("no reply audio with that id")
+        if await asyncio.to_thread(_expired, path, self.settings.voice_audio_ttl):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            raise NotFound("no reply audio with that id (it expired)")
         return path
+
+    def _store_reply(self, path: Path, speech: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        delete_older_than(path.parent, self.settings.voice_audio_ttl, now=time.time())
+        path.write_bytes(speech)
 
     async def _speak(self, text: str, voice: str | None, speed: float) -> bytes:
         engine = self.settings.tts_engine

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ballsy.errors import AudioTooLong, UnsupportedMedia
-from ballsy.speech.audio import iter_audio_chunks
+from ballsy.speech.audio import iter_audio_chunks, open_media
 
 FloatArray = npt.NDArray[np.float32]
 Span = tuple[int, int]
@@ -68,11 +68,10 @@ def probe_media(path: Path, max_seconds: float) -> MediaInfo:
     Fails in well under a second for corrupt or unsupported files, so a bad upload is
     refused at once instead of after hours of work.
     """
-    import av
     import av.error
 
     try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        with open_media(str(path)) as container:
             streams = container.streams.audio
             if not streams:
                 raise UnsupportedMedia("the file has no audio stream")

@@ -39,6 +39,9 @@ from ballsy.store.models import TranscriptionJob, new_id, utcnow
 log = get_logger("ballsy.jobs")
 # Uploaded media lives under this prefix, out of reach of submitted URLs.
 UPLOAD_PREFIX = "jobs/"
+# The stored name of every upload: nothing the user wrote reaches the file system, so
+# no extension (``x.m3u8``) can steer FFmpeg. The user's name is the job's metadata.
+UPLOAD_NAME = "media"
 # What a submitted storage URL may name: the caller's own folder, or the shared one.
 USER_PREFIX = "users/{name}/"
 SHARED_PREFIX = "shared/"
@@ -50,6 +53,11 @@ def safe_filename(name: str | None) -> str:
     base = (name or "audio").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).strip("._") or "audio"
     return cleaned[:100]
+
+
+def upload_key(user_id: str, job_id: str) -> str:
+    """Where an upload is stored: generated ids only (``jobs/<user id>/<job id>/media``)."""
+    return f"{UPLOAD_PREFIX}{user_id}/{job_id}/{UPLOAD_NAME}"
 
 
 class JobService:
@@ -123,7 +131,7 @@ class JobService:
         self.check_room(declared_bytes)
         job_id = new_id()
         name = safe_filename(filename)
-        key = f"{UPLOAD_PREFIX}{user_id}/{job_id}/{name}"
+        key = upload_key(user_id, job_id)
         size = await self.media.save(key, chunks, limit=self.settings.job_max_upload_bytes)
         duration = None
         local = self.media.local_path(key)

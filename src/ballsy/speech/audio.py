@@ -4,6 +4,11 @@ Everything goes through PyAV (FFmpeg), which faster-whisper already depends on, 
 there is no second decoder to keep in sync. Decoding is streamed packet by packet:
 a duration cap stops as soon as it is passed, and :func:`iter_audio_chunks` never
 holds more than one chunk of a long recording in memory.
+
+Every input is untrusted (uploads, job media, files named by URL), so FFmpeg opens it
+with :func:`open_media`: only the audio/video container demuxers Ballsy accepts, and no
+protocol but ``file`` for a path and none at all for bytes. A playlist (HLS ``.m3u8``)
+or a ``concat`` list would otherwise make FFmpeg open the other files it names.
 """
 
 from __future__ import annotations
@@ -28,6 +33,18 @@ Int16Array = npt.NDArray[np.int16]
 AudioSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 
 DEFAULT_SAMPLE_RATE: Final = 16_000
+
+# Demuxers FFmpeg may pick for an input (matched against each demuxer's names, so
+# "mp4" admits "mov,mp4,m4a,3gp,3g2,mj2" and "webm" admits "matroska,webm"). None of
+# them opens a second file: playlists (hls), lists (concat), images and devices are out.
+INPUT_FORMATS: Final = (
+    "wav,w64,aiff,caf,flac,mp3,ogg,matroska,webm,mov,mp4,m4a,aac,amr,wv,avi,mpegts"
+)
+# A path is read through the ``file`` protocol and nothing else. Bytes and file objects
+# are read by PyAV itself, so they need no protocol: "none" names no FFmpeg protocol,
+# which refuses every nested open.
+_PATH_PROTOCOLS: Final = "file"
+_MEMORY_PROTOCOLS: Final = "none"
 
 EncodeFormat = Literal["wav", "pcm", "mp3", "opus", "flac", "aac", "m4a", "webm"]
 ENCODE_FORMATS: Final[tuple[EncodeFormat, ...]] = get_args(EncodeFormat)
@@ -172,12 +189,28 @@ def _open(source: AudioSource) -> av.container.InputContainer:
         fileobj = path
     else:
         fileobj = source
+    return open_media(fileobj)
+
+
+def open_media(source: str | BinaryIO) -> av.container.InputContainer:
+    """``source`` opened by FFmpeg for reading, with the demuxer and protocol allow-lists.
+
+    Anything else — a playlist, a concat list, an unknown format — is
+    :class:`UnsupportedMedia` (400) before a packet is read.
+    """
+    protocols = _PATH_PROTOCOLS if isinstance(source, str) else _MEMORY_PROTOCOLS
     try:
-        return av.open(fileobj, mode="r", metadata_errors="ignore")
+        return av.open(
+            source,
+            mode="r",
+            metadata_errors="ignore",
+            container_options={"format_whitelist": INPUT_FORMATS, "protocol_whitelist": protocols},
+        )
     except av.error.FFmpegError as exc:
         raise UnsupportedMedia(
             "could not read the upload as audio: the data is not in a known audio format",
-            detail={"reason": str(exc)},
+            # FFmpeg's reason without the file name it appends (a server path).
+            detail={"reason": getattr(exc, "strerror", None) or type(exc).__name__},
         ) from exc
 
 
