@@ -98,7 +98,7 @@ async def deliver(
                 reason = type(exc).__name__
             log.warning(
                 "ballsy.jobs.webhook_failed",
-                url=redact_url(url),  # webhook URLs carry the receiver's tokens
+                url=redact_url(url, keep_path=False),  # their path and query carry tokens
                 attempt=attempt,
                 reason=reason,
                 retry=retry,
