@@ -25,7 +25,7 @@ from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
 from ballsy.jobs.runner import JobRunner
 from ballsy.jobs.storage.base import build_storages
-from ballsy.jobs.webhooks import check_webhook_url
+from ballsy.jobs.webhooks import resolve_webhook
 from ballsy.jobs.worker import JobWorker, worker_identity
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
@@ -92,8 +92,12 @@ class JobService:
 
     # --- submitting ----------------------------------------------------------------------
 
-    def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
-        """Refuse what would fail later, before a byte is stored."""
+    async def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
+        """Refuse what would fail later, before a byte is stored.
+
+        A webhook's host is looked up off the event loop, within
+        ``JOB_WEBHOOK_RESOLVE_TIMEOUT``; each send looks it up (and checks it) again.
+        """
         stt_spec(options.model).check(options.transcribe_options())
         if webhook_url is not None:
             if self.settings.job_webhook_secret is None:
@@ -101,7 +105,11 @@ class JobService:
                     "this server sends no webhooks (JOB_WEBHOOK_SECRET is not set)",
                     detail={"field": "webhook_url"},
                 )
-            check_webhook_url(webhook_url, allow_private=self.settings.webhooks_may_reach_private)
+            await resolve_webhook(
+                webhook_url,
+                allow_private=self.settings.webhooks_may_reach_private,
+                lookup_seconds=self.settings.job_webhook_resolve_timeout,
+            )
 
     def check_room(self, declared_bytes: int | None) -> None:
         """507 before reading the body when the local disk cannot take it."""
@@ -119,7 +127,7 @@ class JobService:
         source: SubmitSource = "upload",
         dispatch: bool = True,
     ) -> JobView:
-        self.check_options(options, webhook_url)
+        await self.check_options(options, webhook_url)
         self.check_room(declared_bytes)
         job_id = new_id()
         name = safe_filename(filename)
@@ -150,7 +158,7 @@ class JobService:
         webhook_url: str | None = None,
     ) -> JobView:
         """A job on a file already in media storage, under ``users/<name>/`` or ``shared/``."""
-        self.check_options(options, webhook_url)
+        await self.check_options(options, webhook_url)
         key = self.media.key_from_url(url)
         allowed = (USER_PREFIX.format(name=user_name), SHARED_PREFIX)
         if not key.startswith(allowed):
