@@ -20,6 +20,7 @@ from ballsy.jobs.context import JobContext
 from ballsy.jobs.events import EventSink, ProgressBus
 from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.options import TERMINAL, JobEvent, JobOptions, JobStatus, OutputFormat
+from ballsy.jobs.outbox import WebhookOutbox
 from ballsy.jobs.queue.base import JobQueue, build_queue
 from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
@@ -290,8 +291,9 @@ class JobService:
 
     async def run_here(self, job_id: str, on_event: EventSink | None = None) -> JobStatus | None:
         """Run one job in this process, now (``ballsy transcribe --progress``)."""
-        runner = JobRunner(self.context, owner=worker_identity())
-        try:
-            return await runner.run(job_id, on_event=on_event)
-        finally:
-            await runner.close()
+        owner = worker_identity()
+        status = await JobRunner(self.context, owner=owner).run(job_id, on_event=on_event)
+        # One try at its webhook now; a worker retries it if that one fails.
+        with contextlib.suppress(Exception):
+            await WebhookOutbox(self.context, owner=owner).deliver_due()
+        return status
