@@ -1,13 +1,16 @@
 """The webhook outbox: a job's webhook survives a restart of the service, is retried
 until the receiver takes it, and two delivery loops on one database send it once.
 
-Real parts throughout: the job service and its embedded worker on SQLite (restarted
-as a new service and database object), the runner ending a real job, PostgreSQL for
-the two loops, and an HTTP receiver on a real socket."""
+Real parts throughout: the job service and its embedded worker on SQLite (the first
+life in a process of its own that exits, the second in this one), the runner ending a
+real job, PostgreSQL for the two loops, and an HTTP receiver on a real socket."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +35,8 @@ from tests.conftest import FIXTURES
 from tests.fake_openai import free_port
 from tests.jobs.conftest import job_settings
 from tests.servers import create_database, drop_database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -99,6 +104,14 @@ async def _deliveries(database: Database) -> list[WebhookDelivery]:
         return list((await session.execute(select(WebhookDelivery))).scalars().all())
 
 
+async def _job_in(settings: Settings, job_id: str) -> TranscriptionJob:
+    database = Database(settings)
+    try:
+        return await _job(database, job_id)
+    finally:
+        await database.dispose()
+
+
 async def _until(check: object, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while not await check():  # type: ignore[operator]
@@ -107,32 +120,55 @@ async def _until(check: object, seconds: float = 20.0) -> None:
 
 
 def _settings(tmp_path: Path, url: str | None = None) -> Settings:
-    return job_settings(tmp_path, url, job_max_attempts=1, job_webhook_attempts=10)
+    return job_settings(
+        tmp_path, url, job_max_attempts=1, job_webhook_attempts=10,
+        job_webhook_secret="outbox-test-secret",
+    )  # fmt: skip
+
+
+async def _first_life(data_dir: str, hook: str) -> None:
+    """Run in a process of its own: a job ends, its webhook is tried, the process exits
+    (the receiver is down all the while). Prints the job's id."""
+    settings = _settings(Path(data_dir))
+    database = Database(settings)
+    await database.migrate()
+    service = JobService(settings, database)
+    await service.start(run_worker=True)
+    try:
+        job_id = await _failing_job(service, database, hook)
+        await service.queue.dispatch(job_id, 0)
+
+        async def ended() -> bool:
+            return (await _job(database, job_id)).status == "failed"
+
+        await _until(ended)
+        await asyncio.sleep(0.5)  # its first try
+    finally:
+        await service.close()
+        await database.dispose()
+    print(job_id)
 
 
 async def test_a_webhook_pending_at_shutdown_is_delivered_after_restart(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     settings = _settings(tmp_path)
-    receiver.answers = [503] * 1000  # down for as long as the first service runs
-    database = Database(settings)
-    await database.migrate()
-    service = JobService(settings, database)
-    await service.start(run_worker=True)
-    try:
-        job_id = await _failing_job(service, database, receiver.url)
-        await service.queue.dispatch(job_id, 0)
-
-        async def tried() -> bool:
-            return len(receiver.calls) >= 1
-
-        await _until(tried)
-        assert (await _job(database, job_id)).webhook_status == "pending"
-    finally:
-        await service.close()
-        await database.dispose()
-    receiver.answers.clear()  # the receiver is back
+    receiver.answers = [503] * 1000  # down for as long as the first process runs
+    code = (
+        "import asyncio, sys; from tests.jobs.test_webhook_outbox import _first_life; "
+        "asyncio.run(_first_life(sys.argv[1], sys.argv[2]))"
+    )
+    first_life = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", code, str(tmp_path), receiver.url],
+        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert first_life.returncode == 0, first_life.stderr[-3000:]
+    job_id = first_life.stdout.strip().splitlines()[-1]
     first = list(receiver.calls)
+    assert first, "the first process never tried the webhook"
+    assert (await _job_in(settings, job_id)).webhook_status == "pending"
+    receiver.answers.clear()  # the receiver is back
 
     database = Database(settings)  # a new start: nothing of the first one in memory
     service = JobService(settings, database)
