@@ -62,8 +62,7 @@ def _parts(url: str) -> tuple[str, str, int]:
     try:
         port = parts.port
     except ValueError:
-        port = None
-        parts = parts._replace(scheme="")
+        raise InvalidInput("webhook_url has an invalid port", detail=_FIELD) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("webhook_url must be an http(s) URL", detail=_FIELD)
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
@@ -173,6 +172,7 @@ async def send_once(
     log.warning(
         "ballsy.jobs.webhook_failed",
         url=redact_url(url, keep_path=False),  # its path and query carry tokens
+        delivery=delivery,
         reason=result.reason,
         retry=result.retry,
     )
