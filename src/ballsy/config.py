@@ -664,6 +664,9 @@ class Settings(BaseSettings):
     job_webhook_timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds one webhook delivery may take."
     )
+    job_webhook_resolve_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a webhook host's DNS lookup may take."
+    )
     job_webhook_allow_private: bool | None = Field(
         default=None,
         description="Allow webhooks to loopback/private addresses; unset: only in development.",

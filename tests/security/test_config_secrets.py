@@ -152,25 +152,44 @@ async def test_passwords() -> None:
     [
         ("postgresql://app:p:w@db/x", "postgresql://app:***@db/x"),
         ("postgresql://app:p@ss:w@db:5432/x", "postgresql://app:***@db:5432/x"),
-        ("https://h.example/hook?token=abc&x=1", "https://h.example/hook?token=***&x=1"),
+        # A password holding a path, query or fragment separator ends the host early
+        # for urlsplit: the whole of it is still hidden.
+        ("postgresql://app:p/ss@db/x", "postgresql://app:***@db/x"),
+        ("postgresql://app:12/ss@db/x", "postgresql://app:***@db/x"),
+        ("postgresql://app:p?s@db/x", "postgresql://app:***@db/x"),
+        ("postgresql://app:p#s@db/x", "postgresql://app:***@db/x"),
+        ("https://ghp_tok3n@github.com/x", "https://***@github.com/x"),  # a token as user
+        # Every query value is hidden, not only those with a secret-looking name.
+        ("https://h.example/hook?token=abc&x=1", "https://h.example/hook?token=***&x=***"),
+        ("https://h.example/hook?t=abc&h=zz", "https://h.example/hook?t=***&h=***"),
+        ("https://h.example/hook?abcdef", "https://h.example/hook?***"),
+        ("https://h.example/x;token=abc", "https://h.example/x;***"),
         (
             "https://b.s3.amazonaws.com/k?X-Amz-Credential=AK&X-Amz-Signature=dead&X-Amz-Expires=9",
-            "https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=9",
+            "https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=***",
         ),
         (
             "https://x.blob.core.windows.net/c?sv=1&sig=abc",
-            "https://x.blob.core.windows.net/c?sv=1&sig=***",
+            "https://x.blob.core.windows.net/c?sv=***&sig=***",
         ),
         (
             "https://x/y?key=1&api_key=2&access_token=3#id_token=4",
             "https://x/y?key=***&api_key=***&access_token=***#id_token=***",
         ),
+        ("https://x/y#s3cret", "https://x/y#***"),
         (
             "https://x/y?signature=s&password=p&secret=q",
             "https://x/y?signature=***&password=***&secret=***",
         ),
         ("http://[::1", "***"),
+        ("http://h:notaport/x", "***"),
     ],
 )
 def test_passwords_with_separators_and_query_secrets_are_redacted(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+def test_a_url_without_its_path_for_webhook_logs() -> None:
+    # Slack- and Discord-style webhooks carry their token in the path.
+    url = "https://u:pw@hooks.slack.com:8443/services/T0/B0/XXXX?x=1#f"
+    assert redact_url(url, keep_path=False) == "https://hooks.slack.com:8443/..."

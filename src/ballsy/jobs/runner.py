@@ -34,14 +34,13 @@ from ballsy.jobs.events import EventSink, ProgressSink
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus
 from ballsy.jobs.queue.base import Heartbeat
 from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
-from ballsy.jobs.webhooks import deliver
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
 from ballsy.scope import ALL_USERS
 from ballsy.speech.runtime import ModelSlot, release_memory
 from ballsy.speech.stt import Segment, SpeechToText
 from ballsy.store.job_repository import JobRepository
-from ballsy.store.models import TranscriptionChunk, TranscriptionJob, utcnow
+from ballsy.store.models import TranscriptionChunk, TranscriptionJob, WebhookDelivery, utcnow
 
 log = get_logger("ballsy.jobs.runner")
 
@@ -62,7 +61,14 @@ def _next_chunk(chunks: Generator[ChunkAudio, None, None]) -> ChunkAudio | None:
 class JobRunner:
     """Runs jobs for one worker identity (``owner``); any number concurrently."""
 
-    def __init__(self, context: JobContext, *, owner: str, requeue: Requeue | None = None) -> None:
+    def __init__(
+        self,
+        context: JobContext,
+        *,
+        owner: str,
+        requeue: Requeue | None = None,
+        webhook_ready: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = context.settings
         self.database = context.database
         self.media = context.media
@@ -71,7 +77,7 @@ class JobRunner:
         self.bus = context.bus
         self.owner = owner
         self.requeue = requeue
-        self._webhooks: set[asyncio.Task[None]] = set()
+        self.webhook_ready = webhook_ready  # wakes the outbox loop (ballsy.jobs.outbox)
 
     async def run(
         self, job_id: str, *, on_event: EventSink | None = None, heartbeat: Heartbeat | None = None
@@ -301,12 +307,32 @@ class JobRunner:
             return await repo.update_owned(job_id, self.owner, utcnow(), **values, **_UNLEASED)
 
     async def _end(self, job: TranscriptionJob, status: JobStatus, **values: Any) -> bool:
-        """Finish the job as ``status`` (done or failed), in the database and on ``job``."""
+        """Finish the job as ``status`` (done or failed), in the database and on ``job``.
+
+        Its webhook, if it has one, goes into the outbox in the same transaction: a
+        job is never ended without its webhook on record, whatever stops us next.
+        """
         values = {"status": status, "finished_at": utcnow(), **values}
-        if not await self._unlease(job.id, **values):
-            return False
+        webhook = bool(job.webhook_url) and self.settings.job_webhook_secret is not None
+        if webhook:
+            values["webhook_status"] = "pending"
+        async with self.database.transaction() as session:
+            repo = JobRepository(session)
+            if not await repo.update_owned(job.id, self.owner, utcnow(), **values, **_UNLEASED):
+                return False
+            if webhook:
+                ended = await repo.get(job.id, ALL_USERS)
+                assert ended is not None and job.webhook_url is not None
+                event = f"transcription.{status}"
+                payload = {"event": event, "job": JobView.of(ended).summary()}
+                delivery = WebhookDelivery(job_id=job.id, url=job.webhook_url, event=event)
+                delivery.payload, delivery.status, delivery.attempts = payload, "pending", 0
+                delivery.next_attempt_at = delivery.created_at = delivery.updated_at = utcnow()
+                await repo.add_webhook(delivery)
         for field, value in values.items():
             setattr(job, field, value)
+        if webhook and self.webhook_ready is not None:
+            self.webhook_ready()
         return True
 
     async def _keep_lease(
@@ -346,33 +372,6 @@ class JobRunner:
         if job.owns_media and not self.settings.job_keep_media:
             with contextlib.suppress(Exception):  # retention deletes it later otherwise
                 await self.media.delete(job.media_key)
-        secret = self.settings.job_webhook_secret
-        if job.webhook_url and secret is not None:
-            task = asyncio.create_task(
-                self._notify(job.id, job.webhook_url, view, secret.get_secret_value())
-            )
-            self._webhooks.add(task)
-            task.add_done_callback(self._webhooks.discard)
-
-    async def _notify(self, job_id: str, url: str, view: JobView, secret: str) -> None:
-        delivered = await deliver(
-            url,
-            {"event": f"transcription.{view.status}", "job": view.summary()},
-            secret=secret,
-            attempts=self.settings.job_webhook_attempts,
-            request_timeout=self.settings.job_webhook_timeout,
-            allow_private=self.settings.webhooks_may_reach_private,
-        )
-        with contextlib.suppress(Exception):
-            async with self.database.transaction() as session:
-                await JobRepository(session).set_fields(
-                    job_id, utcnow(), webhook_status="delivered" if delivered else "failed"
-                )
-
-    async def close(self, grace: float = 10.0) -> None:
-        """Wait a little for webhooks still being delivered."""
-        if self._webhooks:
-            await asyncio.wait(set(self._webhooks), timeout=grace)
 
 
 _UNLEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}

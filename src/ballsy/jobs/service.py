@@ -20,12 +20,13 @@ from ballsy.jobs.context import JobContext
 from ballsy.jobs.events import EventSink, ProgressBus
 from ballsy.jobs.lane import BatchLane
 from ballsy.jobs.options import TERMINAL, JobEvent, JobOptions, JobStatus, OutputFormat
+from ballsy.jobs.outbox import WebhookOutbox
 from ballsy.jobs.queue.base import JobQueue, build_queue
 from ballsy.jobs.results import JobView, build_transcript, render, segments_of
 from ballsy.jobs.retention import delete_job_files
 from ballsy.jobs.runner import JobRunner
 from ballsy.jobs.storage.base import build_storages
-from ballsy.jobs.webhooks import check_webhook_url
+from ballsy.jobs.webhooks import resolve_webhook
 from ballsy.jobs.worker import JobWorker, worker_identity
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
@@ -100,8 +101,12 @@ class JobService:
 
     # --- submitting ----------------------------------------------------------------------
 
-    def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
-        """Refuse what would fail later, before a byte is stored."""
+    async def check_options(self, options: JobOptions, webhook_url: str | None) -> None:
+        """Refuse what would fail later, before a byte is stored.
+
+        A webhook's host is looked up off the event loop, within
+        ``JOB_WEBHOOK_RESOLVE_TIMEOUT``; each send looks it up (and checks it) again.
+        """
         stt_spec(options.model).check(options.transcribe_options())
         if webhook_url is not None:
             if self.settings.job_webhook_secret is None:
@@ -109,7 +114,11 @@ class JobService:
                     "this server sends no webhooks (JOB_WEBHOOK_SECRET is not set)",
                     detail={"field": "webhook_url"},
                 )
-            check_webhook_url(webhook_url, allow_private=self.settings.webhooks_may_reach_private)
+            await resolve_webhook(
+                webhook_url,
+                allow_private=self.settings.webhooks_may_reach_private,
+                lookup_seconds=self.settings.job_webhook_resolve_timeout,
+            )
 
     def check_room(self, declared_bytes: int | None) -> None:
         """507 before reading the body when the local disk cannot take it."""
@@ -127,7 +136,7 @@ class JobService:
         source: SubmitSource = "upload",
         dispatch: bool = True,
     ) -> JobView:
-        self.check_options(options, webhook_url)
+        await self.check_options(options, webhook_url)
         self.check_room(declared_bytes)
         job_id = new_id()
         name = safe_filename(filename)
@@ -158,7 +167,7 @@ class JobService:
         webhook_url: str | None = None,
     ) -> JobView:
         """A job on a file already in media storage, under ``users/<name>/`` or ``shared/``."""
-        self.check_options(options, webhook_url)
+        await self.check_options(options, webhook_url)
         key = self.media.key_from_url(url)
         allowed = (USER_PREFIX.format(name=user_name), SHARED_PREFIX)
         if not key.startswith(allowed):
@@ -290,8 +299,9 @@ class JobService:
 
     async def run_here(self, job_id: str, on_event: EventSink | None = None) -> JobStatus | None:
         """Run one job in this process, now (``ballsy transcribe --progress``)."""
-        runner = JobRunner(self.context, owner=worker_identity())
-        try:
-            return await runner.run(job_id, on_event=on_event)
-        finally:
-            await runner.close()
+        owner = worker_identity()
+        status = await JobRunner(self.context, owner=owner).run(job_id, on_event=on_event)
+        # One try at its webhook now; a worker retries it if that one fails.
+        with contextlib.suppress(Exception):
+            await WebhookOutbox(self.context, owner=owner).deliver_due()
+        return status

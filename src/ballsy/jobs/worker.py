@@ -7,7 +7,8 @@ The queue feeds it (:meth:`JobQueue.consume`, the worker being its :class:`JobFe
 - **redis queue**: a SAQ worker runs what Redis delivers, and a reconciler
   re-dispatches from the database what Redis does not hold (never dispatched, lost
   in a Redis restart, orphaned by a dead worker).
-- both: queue-depth metrics and retention, here.
+- both: queue-depth metrics and retention, and the webhook outbox loop
+  (:mod:`ballsy.jobs.outbox`), here.
 
 On shutdown, running jobs are handed back (queued again, attempt not counted): their
 finished chunks are kept, so the next worker loses only the chunk in progress.
@@ -21,6 +22,7 @@ import socket
 import uuid
 
 from ballsy.jobs.context import JobContext
+from ballsy.jobs.outbox import WebhookOutbox
 from ballsy.jobs.queue.base import Heartbeat, JobQueue
 from ballsy.jobs.retention import purge_expired
 from ballsy.jobs.runner import JobRunner
@@ -46,10 +48,14 @@ class JobWorker:
         self.database = context.database
         self.queue = queue
         self.owner = worker_identity()
-        self.runner = JobRunner(context, owner=self.owner, requeue=queue.dispatch)
+        self.outbox = WebhookOutbox(context, owner=self.owner)
+        self.runner = JobRunner(
+            context, owner=self.owner, requeue=queue.dispatch, webhook_ready=self.outbox.wake
+        )
         self.running: dict[str, asyncio.Task[object]] = {}
         self._consuming: asyncio.Task[None] | None = None
         self._maintenance: asyncio.Task[None] | None = None
+        self._delivering: asyncio.Task[None] | None = None
 
     @property
     def concurrency(self) -> int:
@@ -62,6 +68,7 @@ class JobWorker:
     async def start(self) -> None:
         self._consuming = asyncio.create_task(self.queue.consume(self))
         self._maintenance = asyncio.create_task(self._maintenance_loop())
+        self._delivering = asyncio.create_task(self.outbox.run())
         log.info(
             "ballsy.jobs.worker_started",
             owner=self.owner,
@@ -74,13 +81,14 @@ class JobWorker:
         if self._consuming is not None:
             self._consuming.cancel()
             await asyncio.gather(self._consuming, return_exceptions=True)
-        tasks = [*self.running.values(), *([self._maintenance] if self._maintenance else [])]
+        # A webhook being sent is handed back too: the next start sends it again.
+        loops = [task for task in (self._maintenance, self._delivering) if task is not None]
+        tasks = [*self.running.values(), *loops]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.running.clear()
-        self._consuming = self._maintenance = None
-        await self.runner.close()
+        self._consuming = self._maintenance = self._delivering = None
 
     # --- what a queue feeds (JobFeed) --------------------------------------------------
 

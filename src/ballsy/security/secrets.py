@@ -17,7 +17,7 @@ import importlib
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -125,52 +125,77 @@ def resolve_secret_references(settings: Settings) -> Settings:
     return resolved
 
 
-# Query (and fragment) parameters whose value is a credential: tokens, API keys and
-# the signatures of pre-signed URLs (S3 X-Amz-Signature, GCS X-Goog-Signature, Azure sig).
-_SECRET_NAMES = frozenset({"key", "sig", "pwd", "pass", "code", "session", "jwt"})
-_SECRET_PARTS = ("token", "secret", "passw", "signature", "credential", "auth", "apikey")
-_PARAM = re.compile(r"(?P<sep>^|[&;])(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
+def _masked_params(text: str) -> str:
+    """``a=1&b=2`` → ``a=***&b=***``: names stay (they help to debug), values go.
+
+    A name list of secret parameters is never complete (``?t=``, ``?hmac=``…), so
+    every value is hidden; an item without ``=`` may be a bare token and goes whole.
+    """
+    items = []
+    for item in text.replace(";", "&").split("&"):
+        name, equals, value = item.partition("=")
+        items.append(f"{name}={'***' if value else ''}" if equals else ("***" if item else ""))
+    return "&".join(items)
 
 
-def _is_secret_name(name: str) -> bool:
-    lowered = unquote_plus(name).strip().lower()
-    return (
-        lowered in _SECRET_NAMES
-        or lowered.endswith(("key", "sig", "_id_token"))
-        or any(part in lowered for part in _SECRET_PARTS)
-    )
+def _authority_end(rest: str, netloc: str) -> int:
+    """Where the user info ends in ``rest`` (the URL after ``//``), or -1 for none.
+
+    ``urlsplit`` ends the host at the first ``/``, ``?`` or ``#``, but database
+    drivers split the user info at the last ``@``: a password holding one of those
+    characters then looks like a host and port followed by a path. When the host part
+    holds ``:`` and an ``@`` comes later, everything up to the last ``@`` is taken as
+    user info, so the whole password is hidden either way.
+    """
+    if "@" in netloc:
+        return rest.rfind("@", 0, len(netloc))
+    if ":" in netloc and "@" in rest[len(netloc) :]:
+        return rest.rfind("@")
+    return -1
 
 
-def _redact_params(text: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        if not match["value"] or not _is_secret_name(match["name"]):
-            return match[0]
-        return f"{match['sep']}{match['name']}=***"
+def redact_url(url: str | None, *, keep_path: bool = True) -> str | None:
+    """A URL safe to log: scheme, host, port and path; no password, no query values.
 
-    return _PARAM.sub(one, text)
-
-
-def redact_url(url: str | None) -> str | None:
-    """A URL safe to log: its password and any secret query parameter become ``***``.
-
-    The user info is split at the *last* ``@`` and the *first* ``:``, as URL parsers
-    do, so a password holding ``:`` or ``@`` is hidden whole.
+    A user name is kept before a password (``app:***@db``); user info without a
+    password may itself be a token and becomes ``***``. Query and fragment values
+    become ``***`` whatever their name, and ``;`` path parameters go whole. With
+    ``keep_path=False`` the path goes too (webhook URLs such as Slack's carry their
+    token in the path): ``https://hooks.slack.com/...``. What cannot be parsed is
+    ``***`` whole.
     """
     if not url:
         return url
+    scheme, slashes, rest = url.partition("://")
+    if not slashes:
+        return _redact_opaque(url)
     try:
-        parts = urlsplit(url)
-    except ValueError:  # not a URL we can take apart: hide it all
+        netloc = urlsplit(url).netloc
+        end = _authority_end(rest, netloc)
+        userinfo = rest[:end] if end >= 0 else None
+        parts = urlsplit(f"{scheme}://{rest[end + 1 :]}")
+        host = parts.netloc
+        _ = parts.port  # a non-numeric port is a URL we cannot read: hide it all
+    except ValueError:
         return "***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
+    if not parts.hostname or "@" in host:
+        return "***"
+    if not keep_path:
+        hidden = "/..." if parts.path.strip("/") or parts.query or parts.fragment else ""
+        return f"{scheme}://{host}{hidden}"
+    if userinfo is not None:
         user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:***@{host}" if colon else netloc
-    return urlunsplit(
-        parts._replace(
-            netloc=netloc,
-            query=_redact_params(parts.query),
-            fragment=_redact_params(parts.fragment),
-        )
-    )
+        host = f"{user}:***@{host}" if colon else f"***@{host}"
+    path, semicolon, _params = parts.path.partition(";")
+    redacted = f"{scheme}://{host}{path}" + (";***" if semicolon else "")
+    if parts.query:
+        redacted += "?" + _masked_params(parts.query)
+    if parts.fragment:
+        redacted += "#" + _masked_params(parts.fragment)
+    return redacted
+
+
+def _redact_opaque(url: str) -> str:
+    """A URL without ``//`` (``media:users/a.wav``, ``mailto:``): its query values go."""
+    base, question, query = url.partition("?")
+    return base + ("?" + _masked_params(query) if question else "")

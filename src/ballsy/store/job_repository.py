@@ -17,7 +17,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ballsy.scope import Scope
-from ballsy.store.models import TranscriptionChunk, TranscriptionJob
+from ballsy.store.models import TranscriptionChunk, TranscriptionJob, WebhookDelivery
 from ballsy.store.scoping import visible_to
 
 ACTIVE_STATUSES = ("queued", "running")
@@ -223,5 +223,69 @@ class JobRepository:
                 delete(TranscriptionChunk).where(TranscriptionChunk.job_id.in_(job_ids))
             )
             await self.session.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.job_id.in_(job_ids))
+            )
+            await self.session.execute(
                 delete(TranscriptionJob).where(TranscriptionJob.id.in_(job_ids))
             )
+
+    # --- the webhook outbox ------------------------------------------------------------
+
+    async def add_webhook(self, delivery: WebhookDelivery) -> None:
+        """Record a webhook to send; the caller's transaction ends the job with it."""
+        self.session.add(delivery)
+        await self.session.flush()
+
+    @staticmethod
+    def _webhook_due(now: datetime) -> Any:
+        return and_(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at < now),
+        )
+
+    async def due_webhook_ids(self, now: datetime, *, limit: int) -> list[str]:
+        """Pending deliveries whose time came and that no live loop holds, oldest first."""
+        result = await self.session.execute(
+            select(WebhookDelivery.id)
+            .where(self._webhook_due(now))
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
+    async def claim_webhook(
+        self, delivery_id: str, owner: str, now: datetime, lease: float
+    ) -> WebhookDelivery | None:
+        """Take the delivery for one attempt; one UPDATE, so only one loop wins it."""
+        result = await self.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, self._webhook_due(now))
+            .values(
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease),
+                attempts=WebhookDelivery.attempts + 1,
+                updated_at=now,
+            )
+        )
+        if not _changed(result):
+            return None
+        found = await self.session.execute(
+            select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+        )
+        return found.scalar_one()
+
+    async def settle_webhook(
+        self, delivery: WebhookDelivery, owner: str, now: datetime, **values: Any
+    ) -> bool:
+        """Record an attempt's outcome and give up the lease; the job's
+        ``webhook_status`` follows a final one (delivered or failed)."""
+        result = await self.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery.id, WebhookDelivery.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None, updated_at=now, **values)
+        )
+        status = values.get("status")
+        if _changed(result) and status in ("delivered", "failed"):
+            await self.set_fields(delivery.job_id, now, webhook_status=status)
+        return _changed(result)

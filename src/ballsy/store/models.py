@@ -230,6 +230,39 @@ class TranscriptionChunk(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WebhookDelivery(Base):
+    """A completion webhook to send (the outbox): durable until it is delivered.
+
+    Written in the transaction that ends its job, so a job is never done without its
+    webhook on record, and a restart loses none. Delivery loops claim one with a lease
+    (``lease_owner`` until ``lease_expires_at``) by a conditional UPDATE, so two never
+    send it at once; ``id`` is the ``X-Ballsy-Delivery`` header, the same on every
+    attempt, for receivers to drop repeats. ``status``: pending | delivered | failed.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_job_id", "job_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # No foreign key: the body is a snapshot and outlives nothing; deleting a job
+    # deletes its deliveries (JobRepository.delete).
+    job_id: Mapped[str] = mapped_column(String(36))
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DueItem(Base):
     """A timer or a reminder: what is said when ``due_at`` comes, and whether it was.
 
