@@ -182,7 +182,8 @@ class Settings(BaseSettings):
         description="Routes `ballsy serve` exposes: api (REST /api/* and /v1/* HTTP), "
         "realtime (the WebSockets /ws/* and /v1/realtime), wyoming (only the Wyoming "
         "server, docs/home-assistant.md) or all. Every role answers "
-        "/health, /ready and /metrics. Split roles need REDIS_URL (tickets, sessions).",
+        "/health, /ready and /metrics (see INTERNAL_PORT). Split roles need REDIS_URL "
+        "(tickets, sessions).",
     )
 
     # --- storage -----------------------------------------------------------------

@@ -97,4 +97,3 @@ async def test_sse_streams_are_capped_per_user(live: str, client_id: str) -> Non
             await asyncio.sleep(0.2)
         else:
             raise AssertionError("the closed streams' slots never came back")
-
