@@ -20,7 +20,17 @@ from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ballsy import __version__
-from ballsy.api import admin, auth, command, health, history, openai_audio, openai_chat, voice
+from ballsy.api import (
+    admin,
+    auth,
+    command,
+    health,
+    history,
+    internal,
+    openai_audio,
+    openai_chat,
+    voice,
+)
 from ballsy.api import events as event_routes
 from ballsy.api import sessions as session_routes
 from ballsy.api import settings as settings_routes
@@ -89,8 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Self-hostable voice AI assistant server.",
         lifespan=lifespan,
-        # A realtime instance documents no REST API (its WebSockets are in docs/).
-        **(_NO_DOCS if settings.server_role in ("realtime", "wyoming") else {}),
+        # The documents are installed below, behind who may see them (ballsy.api.internal).
+        **_NO_DOCS,
         # Every route, including ones added later, authenticates unless it is one of
         # ballsy.security.guard.PUBLIC_PATHS (tests/security walks app.routes for this).
         dependencies=[Depends(guard)],
@@ -136,14 +146,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Outermost: the client address everything inside sees (login limits, logs) is
         # X-Forwarded-For's rightmost untrusted entry, only from a trusted peer.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    if settings.metrics_enabled:
-        app.add_route("/metrics", metrics.metrics_endpoint(settings), include_in_schema=False)
+    # /metrics and the API documents: open in development, else INTERNAL_TOKEN or
+    # INTERNAL_PORT only; a realtime instance documents no REST API (docs/ has its sockets).
+    internal.install_public_routes(app, settings, documents=has_documents(settings))
     for router in role_routers(settings.server_role):
         app.include_router(router)
     if settings.server_role not in ("realtime", "wyoming"):
         # The web client's assets: a mount, public like its page shells (docs/web.md).
         app.mount(web_routes.STATIC_PREFIX, web_routes.static_assets(), name="static")
     return app
+
+
+def has_documents(settings: Settings) -> bool:
+    """Whether this role serves the REST API, so its OpenAPI document and pages."""
+    return settings.server_role not in ("realtime", "wyoming")
+
+
+def internal_app(app: FastAPI, settings: Settings) -> FastAPI | None:
+    """What ``ballsy serve`` also serves on ``INTERNAL_PORT``, when that is set."""
+    if settings.internal_port is None:
+        return None
+    return internal.create_internal_app(app, settings, documents=has_documents(settings))
 
 
 async def guard(conn: HTTPConnection) -> Principal | None:

@@ -89,13 +89,18 @@ def _serve(settings: Settings) -> None:
         get_logger("ballsy.cli").warning(
             "ballsy.deploy.split_role_without_redis", role=settings.server_role
         )
-    from ballsy.app import close_websockets, create_app
+    from ballsy.app import close_websockets, create_app, internal_app
     from ballsy.serving import run_server
 
     # SIGTERM/SIGINT: stop accepting, close WebSockets with 1012, drain HTTP for up to
     # SHUTDOWN_GRACE_SECONDS, close services, exit 0 (see ballsy.serving).
     app = create_app(settings)
-    run_server(app, settings, before_drain=lambda: close_websockets(app))
+    run_server(
+        app,
+        settings,
+        before_drain=lambda: close_websockets(app),
+        internal_app=internal_app(app, settings),  # INTERNAL_PORT: /metrics, /docs …
+    )
 
 
 @cli.command()

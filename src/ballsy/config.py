@@ -182,7 +182,8 @@ class Settings(BaseSettings):
         description="Routes `ballsy serve` exposes: api (REST /api/* and /v1/* HTTP), "
         "realtime (the WebSockets /ws/* and /v1/realtime), wyoming (only the Wyoming "
         "server, docs/home-assistant.md) or all. Every role answers "
-        "/health, /ready and /metrics. Split roles need REDIS_URL (tickets, sessions).",
+        "/health, /ready and /metrics (see INTERNAL_PORT). Split roles need REDIS_URL "
+        "(tickets, sessions).",
     )
 
     # --- storage -----------------------------------------------------------------
@@ -260,6 +261,39 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds a voice session's record (`/api/sessions`, `session:{id}`) "
         "lives after its last touch, so a client can resume it on another instance.",
+    )
+    session_data_max_bytes: int = Field(
+        default=4096,
+        ge=2,
+        le=1_048_576,
+        description="Largest `data` of a voice session (`/api/sessions`), in bytes of "
+        "JSON after a heartbeat's merge (413 `payload_too_large` beyond).",
+    )
+    session_data_max_keys: int = Field(
+        default=32,
+        ge=0,
+        le=10_000,
+        description="Most top-level keys in a voice session's `data` after a heartbeat's "
+        "merge (413 `payload_too_large` beyond).",
+    )
+    sse_streams_per_user: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Server-sent event streams (`/api/events`, job `/events`) one user may "
+        "hold open at once on one instance (429 `rate_limited` beyond).",
+    )
+    ws_unauthenticated_per_address: int = Field(
+        default=8,
+        ge=1,
+        description="WebSockets one client address may hold open while they wait for their "
+        "first (auth) message; more are closed at once with 1013.",
+    )
+    ws_unauthenticated_max: int = Field(
+        default=256,
+        ge=1,
+        description="WebSockets waiting for their first (auth) message on one instance; "
+        "more are closed at once with 1013.",
     )
     session_timeout: int | None = Field(
         default=None,
@@ -689,6 +723,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
         description="Set when several worker processes serve one port: each writes its "
         "metrics there and /metrics aggregates them. Must exist and be emptied at deploy.",
+    )
+    internal_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Set: `ballsy serve` also listens on this port (on INTERNAL_HOST) for "
+        "/metrics, /docs, /openapi.json and /ready with its errors, and the public port "
+        "no longer serves /metrics, /docs or /openapi.json (docs/security.md).",
+    )
+    internal_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of INTERNAL_PORT; keep it unreachable from the internet.",
+    )
+    internal_token: SecretStr | None = Field(
+        default=None,
+        description="Set: /metrics, /docs, /openapi.json and /ready's errors on the public "
+        "port need `Authorization: Bearer <this>`. In production with neither this nor "
+        "INTERNAL_PORT they are not served publicly.",
     )
     otel_enabled: bool = Field(
         default=False,

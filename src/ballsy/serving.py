@@ -13,12 +13,19 @@ on :class:`GracefulServer`. On the first SIGTERM or SIGINT it
 4. runs the app's lifespan shutdown (``Services.close``: providers, database pools);
 5. exits with status 0.
 
+With ``INTERNAL_PORT`` set, a second server in the same event loop serves the
+operator's endpoints (:mod:`ballsy.api.internal`) on ``INTERNAL_HOST``: it starts once
+the app's lifespan has, keeps answering ``/metrics`` and ``/ready`` through the drain,
+and stops after step 4; it handles no signals of its own.
+
 Process managers that start several workers themselves serve :func:`create_worker_app`
 on uvicorn's own server instead: its stop, then the same lifespan shutdown (step 4).
+There is no internal port there: use ``INTERNAL_TOKEN``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import signal
@@ -29,19 +36,34 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn._compat import asyncio_run
 
 from ballsy.config import Settings
 from ballsy.observability.logging import configure_logging, get_logger
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp
 
 log = get_logger("ballsy.serving")
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class GracefulServer(uvicorn.Server):
+class _Announcing(uvicorn.Server):
+    """A server whose start can be awaited (``started_event``)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.started_event = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.started_event.set()
+
+
+class GracefulServer(_Announcing):
     """uvicorn's server with Ballsy's shutdown steps (module docstring) around its own."""
 
     def __init__(
@@ -87,16 +109,58 @@ class GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class InternalServer(_Announcing):
+    """The ``INTERNAL_PORT`` server: stopped by the main one, never by a signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def serve_quietly(self) -> None:
+        # uvicorn exits the process (SystemExit) when it cannot bind; inside a task that
+        # would escape the event loop, so it is a failed start here, seen as not started.
+        with contextlib.suppress(SystemExit):
+            await self.serve()
+
+
+async def _started(server: _Announcing, task: asyncio.Task[None]) -> bool:
+    """Wait until ``server`` has started (True) or its ``task`` ended without (False)."""
+    started = asyncio.create_task(server.started_event.wait())
+    await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
+    return server.started
+
+
+async def _serve_with_internal(server: GracefulServer, internal: InternalServer) -> None:
+    main = asyncio.create_task(server.serve())
+    side: asyncio.Task[None] | None = None
+    # The internal app reads the main app's services: start it once they exist.
+    if await _started(server, main):
+        side = asyncio.create_task(internal.serve_quietly())
+        if not await _started(internal, side):  # its port is taken: a failed start
+            log.error("ballsy.lifecycle.internal_port_failed", port=internal.config.port)
+            server.started = False
+            server.should_exit = True
+    try:
+        await main
+    finally:
+        if side is not None:
+            internal.should_exit = True
+            await side
+
+
 def run_server(
     app: FastAPI,
     settings: Settings,
     *,
     before_drain: Callable[[], Awaitable[object]] | None = None,
+    internal_app: ASGIApp | None = None,
 ) -> None:
     """Serve ``app`` until a signal, then stop gracefully; raise SystemExit if it fails.
 
     ``before_drain`` is step 2 of the stop (module docstring): what closes the app's
-    WebSockets once no new connection can arrive.
+    WebSockets once no new connection can arrive. ``internal_app`` is served on
+    ``INTERNAL_HOST:INTERNAL_PORT`` alongside (module docstring).
     """
     config = uvicorn.Config(
         app,
@@ -112,7 +176,20 @@ def run_server(
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
     server = GracefulServer(config, before_drain=before_drain)
-    server.run()
+    if internal_app is None or settings.internal_port is None:
+        server.run()
+    else:
+        internal = InternalServer(
+            uvicorn.Config(
+                internal_app,
+                host=settings.internal_host,
+                port=settings.internal_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",  # the main server runs the app's lifespan
+            )
+        )
+        asyncio_run(_serve_with_internal(server, internal), loop_factory=config.get_loop_factory())
     if not server.started:
         raise SystemExit(3)
 

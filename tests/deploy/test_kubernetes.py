@@ -188,6 +188,27 @@ def test_network_policy_denies_by_default() -> None:
     assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
     allow = find("NetworkPolicy", "ballsy-allow-http")["spec"]
     assert [p["port"] for p in allow["ingress"][0]["ports"]] == [8080]
+    # The internal port (/metrics, /docs …) is the monitoring namespace's alone.
+    config = find("ConfigMap", "ballsy-config")["data"]
+    internal = int(config["INTERNAL_PORT"])
+    scrape = allow["ingress"][1]
+    assert [p["port"] for p in scrape["ports"]] == [internal] != [8080]
+    assert [rule["namespaceSelector"]["matchLabels"] for rule in scrape["from"]] == [
+        {"kubernetes.io/metadata.name": "monitoring"}
+    ]
+    assert all("monitoring" not in str(rule) for rule in allow["ingress"][0]["from"]), (
+        "Prometheus needs no access to the public port"
+    )
+    scraped = 0
+    for _, document in manifests():
+        template = document.get("spec", {}).get("template", {})
+        notes = template.get("metadata", {}).get("annotations", {})
+        if notes.get("prometheus.io/scrape") == "true":
+            scraped += 1
+            assert int(notes["prometheus.io/port"]) == internal
+            ports = {p["containerPort"] for c in template["spec"]["containers"] for p in c["ports"]}
+            assert internal in ports
+    assert scraped == 2  # api and realtime
     egress_ports = {
         port["port"]
         for rule in find("NetworkPolicy", "ballsy-allow-egress")["spec"]["egress"]

@@ -113,6 +113,10 @@ def get_sessions(request: Request) -> SessionSlots:
     return get_services(request).sessions
 
 
+def get_settings(request: Request) -> Settings:
+    return get_services(request).settings
+
+
 def get_auth(request: Request) -> AuthService:
     return get_services(request).auth
 
@@ -142,6 +146,7 @@ LLMsDep = Annotated[LLMRegistry, Depends(get_llms)]
 SpendDep = Annotated[SpendGuard, Depends(get_spend)]
 JobsDep = Annotated[JobService, Depends(get_jobs)]
 SessionsDep = Annotated[SessionSlots, Depends(get_sessions)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 AdminDep = Annotated[AdminReports, Depends(get_admin_reports)]

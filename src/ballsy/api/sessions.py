@@ -3,18 +3,25 @@
 The realtime WebSocket routes use the same :class:`ballsy.state.sessions.SessionSlots`;
 over REST a client can open a session before connecting, or resume one on another
 instance. Sessions are the caller's own: anyone else's id is a 404.
+
+A session's ``data`` is kept in the shared state for ``SESSION_SLOT_TTL``: it is capped
+at ``SESSION_DATA_MAX_BYTES`` of JSON and ``SESSION_DATA_MAX_KEYS`` keys, checked on what
+a heartbeat's merge would leave (413 ``payload_too_large``; nothing is changed).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ballsy.api.deps import CurrentUser, SessionsDep
+from ballsy.api.deps import CurrentUser, SessionsDep, SettingsDep
 from ballsy.api.openapi import ObjectId
+from ballsy.config import Settings
+from ballsy.errors import PayloadTooLarge
 from ballsy.names import ClientId
 from ballsy.state.sessions import SessionSlot
 
@@ -55,9 +62,28 @@ class SessionOut(BaseModel):
         )
 
 
+def _check_data(data: dict[str, Any], settings: Settings) -> None:
+    """413 unless ``data`` (what the session would keep) is within the caps."""
+    max_keys, max_bytes = settings.session_data_max_keys, settings.session_data_max_bytes
+    if len(data) > max_keys:
+        raise PayloadTooLarge(
+            f"session data is limited to {max_keys} keys",
+            detail={"max_keys": max_keys, "keys": len(data)},
+        )
+    size = len(json.dumps(data, separators=(",", ":")).encode())
+    if size > max_bytes:
+        raise PayloadTooLarge(
+            f"session data is limited to {max_bytes} bytes of JSON",
+            detail={"max_bytes": max_bytes, "bytes": size},
+        )
+
+
 @router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
-async def open_session(body: SessionIn, user: CurrentUser, sessions: SessionsDep) -> SessionOut:
+async def open_session(
+    body: SessionIn, user: CurrentUser, sessions: SessionsDep, settings: SettingsDep
+) -> SessionOut:
     """Open a voice session (503 ``busy`` at ``MAX_CONCURRENT_SESSIONS``)."""
+    _check_data(body.data, settings)
     session = await sessions.open(user.user_id, device=body.device, data=body.data)
     return SessionOut.of(session, sessions.timeout)
 
@@ -72,9 +98,17 @@ async def read_session(
 
 @router.post("/{session_id}/heartbeat", response_model=SessionOut)
 async def heartbeat(
-    session_id: ObjectId, body: HeartbeatIn, user: CurrentUser, sessions: SessionsDep
+    session_id: ObjectId,
+    body: HeartbeatIn,
+    user: CurrentUser,
+    sessions: SessionsDep,
+    settings: SettingsDep,
 ) -> SessionOut:
-    """Keep the session (and its concurrency slot) alive; merges ``data``."""
+    """Keep the session (and its concurrency slot) alive; merges ``data`` (413 when the
+    merged data would pass the caps)."""
+    if body.data:
+        current = await sessions.get(session_id, user.user_id)
+        _check_data({**current.data, **body.data}, settings)
     session = await sessions.touch(session_id, user.user_id, data=body.data)
     return SessionOut.of(session, sessions.timeout)
 

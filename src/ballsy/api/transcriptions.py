@@ -18,8 +18,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from ballsy.api.deps import CurrentUser, JobsDep
+from ballsy.api.deps import CurrentUser, JobsDep, SettingsDep
 from ballsy.api.openapi import MAX_OFFSET, ObjectId, errors
+from ballsy.api.streams import held, take_slot
 from ballsy.errors import InvalidInput, NotFound, PayloadTooLarge
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus, OutputFormat, parse_formats
 from ballsy.jobs.results import JobView
@@ -188,10 +189,18 @@ async def read_result(
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
-async def job_events(job_id: ObjectId, jobs: JobsDep, user: CurrentUser) -> StreamingResponse:
-    """``progress`` events (the job as ``GET`` shows it) until the job ends."""
+async def job_events(
+    job_id: ObjectId, jobs: JobsDep, user: CurrentUser, settings: SettingsDep
+) -> StreamingResponse:
+    """``progress`` events (the job as ``GET`` shows it) until the job ends (429
+    ``rate_limited`` beyond ``SSE_STREAMS_PER_USER`` open streams: each polls the database)."""
+    release = take_slot(user.user_id, settings.sse_streams_per_user)
     views = jobs.events(Owner(user.user_id), job_id)
-    first = await anext(views)  # a 404 happens here, before the stream starts
+    try:
+        first = await anext(views)  # a 404 happens here, before the stream starts
+    except BaseException:
+        release()
+        raise
 
     async def stream() -> AsyncIterator[str]:
         view: JobView | None = first
@@ -205,7 +214,9 @@ async def job_events(job_id: ObjectId, jobs: JobsDep, user: CurrentUser) -> Stre
         yield "event: end\ndata: {}\n\n"
 
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        held(stream(), release),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -79,9 +79,12 @@ RATE_LIMITED = Counter(
     "Requests or messages refused by a rate limit, by limit scope.",
     ["scope"],
 )
-RateLimitScope = Literal["rest", "login", "voice_turn", "ws_message", "spend_cap"]
+RateLimitScope = Literal[
+    "rest", "login", "voice_turn", "ws_message", "spend_cap", "sse_stream", "ws_unauthenticated"
+]
 """Which limit refused: REST requests, password attempts, voice turns per user, messages
-on one WebSocket, or the daily token budget on paid models."""
+on one WebSocket, the daily token budget on paid models, event streams per user, or
+sockets waiting for their auth message."""
 
 # --- turns ---------------------------------------------------------------------------
 TURNS = Counter(

@@ -50,7 +50,7 @@ from ballsy.realtime.wire.native_protocol import (
     parse_message,
 )
 from ballsy.realtime.wire.outbox import POLICY_VIOLATION, Outbox
-from ballsy.security.websocket import authenticate_websocket
+from ballsy.security.websocket import WaitingLimits, authenticate_websocket
 from ballsy.speech.vad import TurnConfig
 
 router = APIRouter(tags=["realtime"])
@@ -284,7 +284,9 @@ async def serve_native(
     websocket: WebSocket, services: RealtimeServices, *, client_id: str | None, device: str
 ) -> None:
     """The route's work, on what the route's dependency hands over of the process."""
-    principal = await authenticate_websocket(websocket, services.auth)
+    principal = await authenticate_websocket(
+        websocket, services.auth, waiting=WaitingLimits.of(services.settings)
+    )
     name = client_id if principal.via == "none" and client_id else principal.name
     settings = services.settings
     try:

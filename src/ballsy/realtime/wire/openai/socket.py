@@ -33,7 +33,7 @@ from ballsy.realtime.wire.openai.protocol import ClientEventError, new_id, parse
 from ballsy.realtime.wire.openai.server_events import ServerEvents
 from ballsy.realtime.wire.openai.session_config import Dialect, RealtimeSessionConfig
 from ballsy.realtime.wire.outbox import POLICY_VIOLATION, Outbox
-from ballsy.security.websocket import authenticate_websocket
+from ballsy.security.websocket import WaitingLimits, authenticate_websocket
 
 router = APIRouter(tags=["realtime"])
 
@@ -117,7 +117,12 @@ async def realtime_socket(websocket: WebSocket, services: RealtimeDep) -> None:
     offered = [p.strip() for p in header.split(",") if p.strip()]
     # Browsers offer "realtime" and fail the handshake unless the server picks it.
     subprotocol = "realtime" if "realtime" in offered else None
-    principal = await authenticate_websocket(websocket, services.auth, subprotocol=subprotocol)
+    principal = await authenticate_websocket(
+        websocket,
+        services.auth,
+        subprotocol=subprotocol,
+        waiting=WaitingLimits.of(services.settings),
+    )
     try:
         connection = OpenAIRealtimeConnection(
             websocket,
