@@ -108,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)  # error answers and their body schema on every operation
     # Innermost first: headers also go on the 413/504 answered by the two below them.
-    app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout)
+    app.add_middleware(
+        RequestTimeoutMiddleware,
+        timeout=settings.request_timeout,
+        read_timeout=settings.upload_read_timeout,
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_request_bytes,

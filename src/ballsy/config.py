@@ -342,8 +342,15 @@ class Settings(BaseSettings):
     request_timeout: float = Field(
         default=120.0,
         gt=0,
-        description="Seconds a request may take before its response starts (504 after); "
-        "a response that has started streaming is not cut.",
+        description="Seconds of the server's own work a request may take before its "
+        "response starts (504 after); time spent waiting on the client's body does not "
+        "count, and a response that has started streaming is not cut.",
+    )
+    upload_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds each read of a request body may wait for the client's next "
+        "bytes (408 after): an upload that keeps sending is never cut, a stalled one is.",
     )
     ai_cache_ttl: int = Field(
         default=0,

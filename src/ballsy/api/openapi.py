@@ -61,6 +61,7 @@ DESCRIPTIONS = {
     401: "Authentication required, or the credential is not valid.",
     403: "The caller lacks the role this route needs.",
     404: "No such object, or not the caller's.",
+    408: "The client stopped sending the request body (UPLOAD_READ_TIMEOUT).",
     409: "Conflicts with the current state (exists already, not finished yet).",
     413: "The body or the audio is larger than allowed.",
     415: "The body is not of a media type this route reads.",
@@ -111,7 +112,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     if operation.get("parameters") or "requestBody" in operation:
         found.add(422)
     if method in _BODY_METHODS or "requestBody" in operation:
-        found |= {413, 422}  # BodyLimitMiddleware reads Content-Length first
+        found |= {408, 413, 422}  # a stalled body; BodyLimitMiddleware
     if "application/json" in operation.get("requestBody", {}).get("content", {}):
         found.add(400)  # a body that is not JSON at all
     if "{" in path:

@@ -7,7 +7,9 @@ untouched and nothing is buffered:
   ``Content-Length`` header before reading a byte, and counts the bytes actually
   streamed for chunked uploads (413 either way).
 - :class:`RequestTimeoutMiddleware` answers 504 when no response has *started* within
-  ``REQUEST_TIMEOUT``; a response already streaming (speech, SSE) is left to finish.
+  ``REQUEST_TIMEOUT`` of the server's own time (waiting on the client's body does not
+  count; each body read has ``UPLOAD_READ_TIMEOUT``, 408 after); a response already
+  streaming (speech, SSE) is left to finish.
 - :class:`SecurityHeadersMiddleware` adds the usual headers, ``Cache-Control:
   no-store`` on the API (answers are personal) and the ``X-RateLimit-*`` headers of
   the request's rate-limit window.
@@ -132,15 +134,26 @@ class BodyLimitMiddleware:
 
 
 class RequestTimeoutMiddleware:
-    def __init__(self, app: ASGIApp, *, timeout: float) -> None:
+    """``REQUEST_TIMEOUT`` for the server's own work; ``UPLOAD_READ_TIMEOUT`` per body read.
+
+    The request's clock runs only while the server works, not while it waits for the
+    client's body: each read of body bytes pauses it and must itself return within
+    ``read_timeout`` (a stalled client → 408). A long upload that keeps sending is
+    never cut, and a handler that is slow after (or without) its body still gets 504.
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout: float, read_timeout: float | None = None) -> None:
         self.app = app
         self.timeout = timeout
+        self.read_timeout = timeout if read_timeout is None else read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        loop = asyncio.get_running_loop()
         started = False
+        body_done = False
 
         async def watched_send(message: Message) -> None:
             nonlocal started
@@ -149,9 +162,33 @@ class RequestTimeoutMiddleware:
                 deadline.reschedule(None)  # streaming may go on as long as it needs
             await send(message)
 
+        async def watched_receive() -> Message:
+            nonlocal body_done
+            if body_done or started:
+                # Past the body (a disconnect listener, say): nothing to time.
+                return await receive()
+            when = deadline.when()
+            remaining = None if when is None else when - loop.time()
+            deadline.reschedule(None)  # waiting on the client is not the server's time
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
+            except TimeoutError:
+                # FastAPI re-raises HTTPException from body reading unchanged, so this
+                # reaches the one error handler as a 408 (as BodyLimitMiddleware's 413).
+                raise HTTPException(
+                    408, f"no request body arrived for {self.read_timeout:g} s"
+                ) from None
+            finally:
+                if remaining is not None and not started:
+                    deadline.reschedule(loop.time() + max(remaining, 0.0))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
         try:
             async with asyncio.timeout(self.timeout) as deadline:
-                await self.app(scope, receive, watched_send)
+                await self.app(scope, watched_receive, watched_send)
         except TimeoutError:
             if started:
                 raise
