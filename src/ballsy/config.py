@@ -381,6 +381,13 @@ class Settings(BaseSettings):
     api_keys_per_user: int = Field(
         default=20, ge=1, le=1000, description="Most live API keys one user may hold."
     )
+    ws_principal_recheck_s: float = Field(
+        default=60.0,
+        ge=0.5,
+        le=60.0,
+        description="An open voice socket re-reads its user this often (seconds): disabled, "
+        "demoted or revoked closes it with 1008.",
+    )
     ws_ticket_ttl: int = Field(
         default=30, ge=5, le=600, description="Seconds a browser WebSocket ticket is valid."
     )
