@@ -371,6 +371,30 @@ class Settings(BaseSettings):
     )
     jwt_access_ttl: int = Field(default=900, ge=30, le=86400, description="Seconds.")
     jwt_refresh_ttl: int = Field(default=14 * 86400, ge=300, description="Seconds.")
+    api_key_fresh_login_s: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="A non-admin may create an API key only with an access token whose "
+        "password login was at most this many seconds ago (API keys cannot create keys).",
+    )
+    api_key_max_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="Longest life of a self-service API key (POST /api/auth/keys), in days; "
+        "such a key always expires, and never after the admin key that created it.",
+    )
+    api_keys_per_user: int = Field(
+        default=20, ge=1, le=1000, description="Most live API keys one user may hold."
+    )
+    ws_principal_recheck_s: float = Field(
+        default=60.0,
+        ge=0.5,
+        le=60.0,
+        description="An open voice socket re-reads its user this often (seconds): disabled, "
+        "demoted or revoked closes it with 1008.",
+    )
     ws_ticket_ttl: int = Field(
         default=30, ge=5, le=600, description="Seconds a browser WebSocket ticket is valid."
     )

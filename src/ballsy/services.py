@@ -91,7 +91,7 @@ class Services:
             sessions=SessionSlots(state, settings),
             limits=limits,
             auth=AuthService(settings, database, state, limits),
-            users=Accounts(database),
+            users=Accounts(database, max_keys_per_user=settings.api_keys_per_user),
             spend=spend,
             jobs=JobService(settings, database, interactive=runtime),
             listeners=listeners,

@@ -48,9 +48,11 @@ async def test_api_key_in_either_header(secure_app: FastAPI, http: httpx.AsyncCl
 async def test_keys_are_shown_once_and_revocable(
     secure_app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    user = await make_user(secure_app)
-    created = await http.post("/api/auth/keys", json={"name": "laptop"}, headers=user.headers)
-    assert created.status_code == 201
+    user = await make_user(secure_app, password=PASSWORD)
+    login = await http.post("/api/auth/token", json={"username": user.name, "password": PASSWORD})
+    fresh = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    created = await http.post("/api/auth/keys", json={"name": "laptop"}, headers=fresh)
+    assert created.status_code == 201, created.text
     second = created.json()
     assert second["key"].startswith("bk_") and second["prefix"] == second["key"][:12]
     listed = (await http.get("/api/auth/keys", headers=user.headers)).json()

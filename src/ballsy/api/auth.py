@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ballsy.accounts.schemas import KeyCreated, KeyCreateIn, KeyOut
-from ballsy.api.deps import AccountsDep, AuthDep, CurrentUser
+from ballsy.accounts.service import check_may_create_key
+from ballsy.api.deps import AccountsDep, AuthDep, CurrentUser, SettingsDep
 from ballsy.api.openapi import ObjectId, errors
 from ballsy.scope import Owner
 from ballsy.security.tokens import TokenPair
@@ -83,10 +84,25 @@ async def my_keys(user: CurrentUser, accounts: AccountsDep) -> list[KeyOut]:
     return await accounts.list_keys(user.user_id)
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
-async def create_my_key(body: KeyCreateIn, user: CurrentUser, accounts: AccountsDep) -> KeyCreated:
+@router.post(
+    "/keys",
+    response_model=KeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 409),
+)
+async def create_my_key(
+    body: KeyCreateIn, user: CurrentUser, accounts: AccountsDep, settings: SettingsDep
+) -> KeyCreated:
+    """A new key for yourself: needs a password login of the last
+    ``API_KEY_FRESH_LOGIN_S`` seconds (or the admin role); it expires within
+    ``API_KEY_MAX_DAYS`` and never after the key that created it."""
+    check_may_create_key(user, fresh_login_s=settings.api_key_fresh_login_s)
     return await accounts.create_key(
-        user.user_id, name=body.name, expires_in_days=body.expires_in_days
+        user.user_id,
+        name=body.name,
+        expires_in_days=body.expires_in_days,
+        creator=user,
+        max_days=settings.api_key_max_days,
     )
 
 

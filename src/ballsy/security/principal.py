@@ -27,6 +27,8 @@ class Principal:
     role: Role
     via: AuthMethod
     key_id: str | None = None
+    auth_time: int | None = None  # a JWT's: when its password login was (epoch seconds)
+    version: int | None = None  # the user's token_version when this credential was checked
 
     @property
     def is_admin(self) -> bool:

@@ -10,15 +10,24 @@ Browser WebSockets cannot send headers, so an authenticated client trades its
 credential for a one-use ticket (``ws-ticket:{hash}`` in shared state, seconds long)
 and passes that in the URL. Failures say as little as possible: which part was wrong
 is logged, not answered.
+
+Revocation: an access token and a ticket carry the user's ``token_version``; using
+either re-reads the user row, so a disabled user, a password change or a role change
+(each bumps the version) stops them at once, and the role used is always the row's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+
+from starlette.websockets import WebSocket
 
 from ballsy.accounts.keys import hash_api_key, looks_like_api_key
 from ballsy.config import Settings
@@ -30,7 +39,7 @@ from ballsy.security.tokens import TokenInvalid, TokenIssuer, TokenPair
 from ballsy.state.base import StateBackend
 from ballsy.state.ratelimit import RateLimits
 from ballsy.store.db import Database
-from ballsy.store.models import utcnow
+from ballsy.store.models import User, utcnow
 from ballsy.store.repositories import ApiKeyRepository, UserRepository
 
 log = get_logger("ballsy.auth")
@@ -52,6 +61,7 @@ class AuthService:
         self.state = state
         self.limits = limits
         self.ticket_ttl = settings.ws_ticket_ttl
+        self.recheck_s = settings.ws_principal_recheck_s
         self.tokens = TokenIssuer(
             settings.jwt_secret.get_secret_value(),
             access_ttl=settings.jwt_access_ttl,
@@ -81,7 +91,47 @@ class AuthService:
             claims = self.tokens.verify(token, "access")
         except TokenInvalid as exc:
             raise Unauthorized(str(exc)) from None
-        return Principal(claims.user_id, claims.name, as_role(claims.role), "jwt")
+        user = await self._current_user(claims.user_id, claims.version)
+        if user is None:
+            raise Unauthorized("the token was revoked")
+        return Principal(
+            user.id,
+            user.client_id,
+            as_role(user.role),
+            "jwt",
+            auth_time=claims.auth_time,
+            version=user.token_version,
+        )
+
+    async def _current_user(self, user_id: str, version: int) -> User | None:
+        """The user, if still active and ``version`` is still theirs (else revoked)."""
+        async with self.database.transaction() as session:
+            user = await UserRepository(session).get(user_id)
+        if user is None or not user.is_active or user.token_version != version:
+            return None
+        return user
+
+    async def still_valid(self, principal: Principal) -> Principal | None:
+        """The caller as they stand now (role re-read), or None if disabled or revoked:
+        what a long-lived socket asks every minute."""
+        async with self.database.transaction() as session:
+            user = await UserRepository(session).get(principal.user_id)
+            key_ok = True
+            if principal.key_id is not None:
+                key_ok = await ApiKeyRepository(session).is_live(principal.key_id)
+        if user is None or not user.is_active or not key_ok:
+            return None
+        if principal.via in {"jwt", "ticket"} and principal.version != user.token_version:
+            return None
+        return Principal(
+            user.id,
+            user.client_id,
+            as_role(user.role),
+            principal.via,
+            principal.key_id,
+            principal.auth_time,
+            principal.version,
+        )
 
     async def _from_api_key(self, key: str) -> Principal:
         async with self.database.transaction() as session:
@@ -96,7 +146,55 @@ class AuthService:
                 last = last.replace(tzinfo=now.tzinfo)
             if last is None or now - last > _TOUCH_EVERY:
                 await keys.touch(api_key.id, now)
-        return Principal(user.id, user.client_id, as_role(user.role), "apikey", api_key.id)
+        return Principal(
+            user.id,
+            user.client_id,
+            as_role(user.role),
+            "apikey",
+            api_key.id,
+            version=user.token_version,
+        )
+
+    @contextlib.contextmanager
+    def watching(self, websocket: WebSocket, principal: Principal) -> Iterator[None]:
+        """While the block runs, re-check ``principal`` every ``recheck_s``: disabled,
+        demoted, revoked (key, password change) → an error event and a 1008 close."""
+        if principal.via == "none":
+            yield
+            return
+        task = asyncio.create_task(self._watch(websocket, principal))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _watch(self, websocket: WebSocket, principal: Principal) -> None:
+        while True:
+            await asyncio.sleep(self.recheck_s)
+            try:
+                now = await self.still_valid(principal)
+            except Exception:  # a database blip is no reason to drop a caller
+                log.warning("ballsy.auth.recheck_failed", user_id=principal.user_id)
+                continue
+            if now is not None and now.role == principal.role:
+                continue
+            log.info("ballsy.auth.socket_revoked", user_id=principal.user_id)
+            message = "your access was revoked or changed: reconnect"
+            with contextlib.suppress(Exception):  # the socket may be closing already
+                await websocket.send_json(
+                    {
+                        "type": "error",
+                        "code": "unauthorized",
+                        "message": message,
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "unauthorized",
+                            "message": message,
+                        },
+                    }
+                )
+                await websocket.close(code=1008, reason="unauthorized")
+            return
 
     # --- password login and refresh (AUTH_MODE=jwt) --------------------------------
     def _require_jwt(self) -> None:
@@ -115,7 +213,9 @@ class AuthService:
             log.info("ballsy.auth.login_failed", reason="credentials")
             raise Unauthorized(_BAD_LOGIN)
         await self.limits.remember_login(name, client_ip)
-        return self.tokens.issue(user.id, user.client_id, user.role, user.token_version)
+        return self.tokens.issue(
+            user.id, user.client_id, user.role, user.token_version, auth_time=int(time.time())
+        )
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a refresh token, which is spent (used twice: all are revoked)."""
@@ -136,12 +236,17 @@ class AuthService:
             raise Unauthorized("the refresh token is no longer valid")
         if user.token_version != claims.version:
             raise Unauthorized("the refresh token was revoked")
-        return self.tokens.issue(user.id, user.client_id, user.role, user.token_version)
+        return self.tokens.issue(
+            user.id, user.client_id, user.role, user.token_version, auth_time=claims.auth_time
+        )
 
     # --- WebSocket tickets ---------------------------------------------------------
     async def issue_ws_ticket(self, principal: Principal) -> str:
         ticket = secrets.token_urlsafe(24)
-        payload = json.dumps([principal.user_id, principal.name, principal.role])
+        async with self.database.transaction() as session:
+            user = await UserRepository(session).get(principal.user_id)
+        version = user.token_version if user is not None else 0
+        payload = json.dumps([principal.user_id, principal.name, principal.role, version])
         await self.state.set(_ticket_key(ticket), payload, self.ticket_ttl)
         return ticket
 
@@ -149,5 +254,10 @@ class AuthService:
         raw = await self.state.take(_ticket_key(ticket)) if len(ticket) < 100 else None
         if raw is None:
             raise Unauthorized("the WebSocket ticket is unknown, used or expired")
-        user_id, name, role = json.loads(raw)
-        return Principal(str(user_id), str(name), as_role(str(role)), "ticket")
+        user_id, _name, _role, version = json.loads(raw)
+        user = await self._current_user(str(user_id), int(version))
+        if user is None:  # disabled, or password/role changed since it was issued
+            raise Unauthorized("the WebSocket ticket was revoked")
+        return Principal(
+            user.id, user.client_id, as_role(user.role), "ticket", version=user.token_version
+        )

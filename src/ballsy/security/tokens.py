@@ -1,9 +1,10 @@
 """JWT access and refresh tokens (PyJWT, HS256).
 
-Access tokens are short-lived (``JWT_ACCESS_TTL``) and checked without a database
-read. Refresh tokens carry the user's ``token_version`` and a unique ``jti``: a
-refresh re-reads the user (disabled users and bumped versions stop there) and each
-refresh token works once, so a stolen one that is replayed is detected.
+Both kinds carry the user's ``token_version`` (``ver``), a unique ``jti`` and
+``auth_time``, when the password was last proven (login sets it, refresh copies it),
+with ``amr: ["pwd"]``. Every use re-reads the user (:mod:`ballsy.security.service`):
+disabled users and bumped versions stop there, and the role is the row's, not the
+token's. Each refresh token works once, so a stolen one that is replayed is detected.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class TokenClaims:
     version: int
     jti: str
     expires_at: int
+    auth_time: int | None = None  # when the password was proven (None: unknown)
 
 
 class TokenIssuer:
@@ -51,7 +53,14 @@ class TokenIssuer:
         self.refresh_ttl = refresh_ttl
 
     def _encode(
-        self, kind: TokenType, user_id: str, name: str, role: str, version: int, ttl: int
+        self,
+        kind: TokenType,
+        user_id: str,
+        name: str,
+        role: str,
+        version: int,
+        ttl: int,
+        auth_time: int | None,
     ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -66,12 +75,19 @@ class TokenIssuer:
             "iat": now,
             "exp": now + ttl,
         }
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+            claims["amr"] = ["pwd"]
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def issue(self, user_id: str, name: str, role: str, version: int) -> TokenPair:
+    def issue(
+        self, user_id: str, name: str, role: str, version: int, *, auth_time: int | None = None
+    ) -> TokenPair:
+        """A pair; ``auth_time`` is when the password was proven (login: now)."""
+        common = (user_id, name, role, version)
         return TokenPair(
-            access_token=self._encode("access", user_id, name, role, version, self.access_ttl),
-            refresh_token=self._encode("refresh", user_id, name, role, version, self.refresh_ttl),
+            access_token=self._encode("access", *common, self.access_ttl, auth_time),
+            refresh_token=self._encode("refresh", *common, self.refresh_ttl, auth_time),
             expires_in=self.access_ttl,
             refresh_expires_in=self.refresh_ttl,
         )
@@ -101,6 +117,7 @@ class TokenIssuer:
                 version=int(claims["ver"]),
                 jti=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
+                auth_time=int(claims["auth_time"]) if "auth_time" in claims else None,
             )
         except (KeyError, TypeError, ValueError):
             raise TokenInvalid("the token is not valid") from None

@@ -135,6 +135,42 @@ class ApiKeyRepository:
             await self.session.flush()
         return key
 
+    async def get(self, key_id: str) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
+    async def is_live(self, key_id: str) -> bool:
+        """The key exists, is not revoked and has not expired."""
+        now = utcnow()
+        result = await self.session.execute(
+            select(ApiKey.id).where(
+                ApiKey.id == key_id,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def live_count(self, user_id: str) -> int:
+        """How many of the user's keys still work (not revoked, not expired)."""
+        now = utcnow()
+        result = await self.session.execute(
+            select(func.count()).where(
+                ApiKey.user_id == user_id,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+        )
+        return int(result.scalar_one())
+
+    async def revoke_all_for(self, user_id: str, when: datetime) -> int:
+        """Revoke every live key of the user (password change, disable); how many."""
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=when)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def touch(self, key_id: str, when: datetime) -> None:
         await self.session.execute(
             update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when)

@@ -303,7 +303,10 @@ async def serve_native(
         send_queue=settings.realtime_send_queue,
     )
     # Due timers and reminders of this user are spoken here while the socket is open.
-    with services.listeners.session(name, connection.session):
+    with (
+        services.listeners.session(name, connection.session),
+        services.auth.watching(websocket, principal),
+    ):
         await serve_connection(
             websocket,
             connection,

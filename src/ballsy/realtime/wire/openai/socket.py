@@ -140,7 +140,10 @@ async def realtime_socket(websocket: WebSocket, services: RealtimeDep) -> None:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
     # Due timers and reminders of this user are spoken here while the socket is open.
-    with services.listeners.session(principal.name, connection.session):
+    with (
+        services.listeners.session(principal.name, connection.session),
+        services.auth.watching(websocket, principal),
+    ):
         await serve_connection(
             websocket,
             connection,
