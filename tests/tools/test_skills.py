@@ -20,7 +20,9 @@ from ballsy.tools.skills import SPECS, SkillTools
 from tests.conftest import BACKENDS, make_settings
 
 PARIS = ZoneInfo("Europe/Paris")
-NOW = datetime(2026, 11, 23, 15, 7, tzinfo=PARIS)  # a Monday afternoon
+# A Monday afternoon in the future: the suite's PostgreSQL database is shared by apps
+# whose notice schedulers fire whatever is due by the real clock.
+NOW = datetime(2037, 11, 23, 15, 7, tzinfo=PARIS)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -84,9 +86,9 @@ async def test_reminders_in_the_users_time(database: Database) -> None:
     async with database.transaction() as session:
         (item,) = await PersonalRepository(session, me.user_id).pending("reminder")
     due = item.due_at if item.due_at.tzinfo else item.due_at.replace(tzinfo=ZoneInfo("UTC"))
-    assert due.astimezone(PARIS) == datetime(2026, 11, 24, 18, 30, tzinfo=PARIS)
+    assert due.astimezone(PARIS) == datetime(2037, 11, 24, 18, 30, tzinfo=PARIS)
     iso = await _call(
-        database, me, "set_reminder", subject="about the dentist", when="2026-11-27T12:00:00"
+        database, me, "set_reminder", subject="about the dentist", when="2037-11-27T12:00:00"
     )
     assert iso.startswith("OK, I'll remind you about the dentist")
     assert (await _call(database, me, "list_reminders")).startswith("You have 2 reminders")
@@ -131,7 +133,7 @@ async def test_math_and_time(database: Database) -> None:
     with pytest.raises(ToolFailed, match="not arithmetic"):
         await _call(database, me, "calculate", expression="the meaning of life")
     assert await _call(database, me, "get_time") == (
-        "It's 3:07 PM on Monday, November 23, 2026 (Europe/Paris)."
+        "It's 3:07 PM on Monday, November 23, 2037 (Europe/Paris)."
     )
 
 
