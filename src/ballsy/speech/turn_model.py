@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ballsy.errors import ModelUnavailable
-from ballsy.speech.model_files import package_dir
+from ballsy.packaged_files import package_dir
 
 FloatArray = npt.NDArray[np.float32]
 

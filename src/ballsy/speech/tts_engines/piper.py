@@ -14,7 +14,7 @@ import numpy as np
 
 from ballsy.config import Settings
 from ballsy.errors import ModelUnavailable, UnknownModel
-from ballsy.speech.model_files import package_dir
+from ballsy.packaged_files import package_dir
 from ballsy.speech.tts import (
     Int16Array,
     TextToSpeechSpec,
