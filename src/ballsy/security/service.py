@@ -19,15 +19,11 @@ either re-reads the user row, so a disabled user, a password change or a role ch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-
-from starlette.websockets import WebSocket
 
 from ballsy.accounts.keys import hash_api_key, looks_like_api_key
 from ballsy.config import Settings
@@ -155,20 +151,12 @@ class AuthService:
             version=user.token_version,
         )
 
-    @contextlib.contextmanager
-    def watching(self, websocket: WebSocket, principal: Principal) -> Iterator[None]:
-        """While the block runs, re-check ``principal`` every ``recheck_s``: disabled,
-        demoted, revoked (key, password change) → an error event and a 1008 close."""
+    async def revoked(self, principal: Principal) -> None:
+        """Return once ``principal`` no longer holds (disabled, demoted, key revoked,
+        password changed), re-checking every ``recheck_s``; never for ``AUTH_MODE=none``.
+        The socket's lifetime closes the connection when it returns."""
         if principal.via == "none":
-            yield
-            return
-        task = asyncio.create_task(self._watch(websocket, principal))
-        try:
-            yield
-        finally:
-            task.cancel()
-
-    async def _watch(self, websocket: WebSocket, principal: Principal) -> None:
+            await asyncio.Event().wait()
         while True:
             await asyncio.sleep(self.recheck_s)
             try:
@@ -176,25 +164,9 @@ class AuthService:
             except Exception:  # a database blip is no reason to drop a caller
                 log.warning("ballsy.auth.recheck_failed", user_id=principal.user_id)
                 continue
-            if now is not None and now.role == principal.role:
-                continue
-            log.info("ballsy.auth.socket_revoked", user_id=principal.user_id)
-            message = "your access was revoked or changed: reconnect"
-            with contextlib.suppress(Exception):  # the socket may be closing already
-                await websocket.send_json(
-                    {
-                        "type": "error",
-                        "code": "unauthorized",
-                        "message": message,
-                        "error": {
-                            "type": "invalid_request_error",
-                            "code": "unauthorized",
-                            "message": message,
-                        },
-                    }
-                )
-                await websocket.close(code=1008, reason="unauthorized")
-            return
+            if now is None or now.role != principal.role:
+                log.info("ballsy.auth.socket_revoked", user_id=principal.user_id)
+                return
 
     # --- password login and refresh (AUTH_MODE=jwt) --------------------------------
     def _require_jwt(self) -> None:

@@ -125,8 +125,10 @@ async def serve_connection(
     user_id: str,
     device: str,
     endpoint: str,
+    revoked: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Run an accepted, authenticated ``websocket`` until either side ends it."""
+    """Run an accepted, authenticated ``websocket`` until either side ends it, or until
+    ``revoked()`` returns (the caller's access was withdrawn: an error, then 1008)."""
     outbox = connection.outbox
     outbox.start()
     offenders = [f"user:{user_id}"]
@@ -161,6 +163,7 @@ async def serve_connection(
         _render_events(connection, lambda: services.penalties.punish(offenders))
     )
     keepalive = asyncio.create_task(_keepalive(connection, activity, services.settings, heartbeat))
+    watcher = asyncio.create_task(_close_when_revoked(connection, revoked)) if revoked else None
 
     async def on_shutdown() -> None:
         await connection.close()  # persists the turn in flight
@@ -179,6 +182,8 @@ async def serve_connection(
         pass
     finally:
         keepalive.cancel()
+        if watcher is not None:
+            watcher.cancel()
         await connection.close()
         renderer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -187,6 +192,14 @@ async def serve_connection(
         SESSIONS.dec()
         with contextlib.suppress(BallsyError):
             await services.sessions.close(slot.id, user_id)
+
+
+async def _close_when_revoked(
+    connection: RealtimeConnection, revoked: Callable[[], Awaitable[None]]
+) -> None:
+    await revoked()
+    connection.notice("unauthorized", "your access was revoked or changed: reconnect")
+    connection.outbox.close(POLICY_VIOLATION, "unauthorized")
 
 
 async def _render_events(connection: RealtimeConnection, punish: Callable[[], float]) -> None:

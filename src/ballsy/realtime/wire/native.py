@@ -303,10 +303,7 @@ async def serve_native(
         send_queue=settings.realtime_send_queue,
     )
     # Due timers and reminders of this user are spoken here while the socket is open.
-    with (
-        services.listeners.session(name, connection.session),
-        services.auth.watching(websocket, principal),
-    ):
+    with services.listeners.session(name, connection.session):
         await serve_connection(
             websocket,
             connection,
@@ -314,6 +311,7 @@ async def serve_native(
             user_id=principal.user_id,
             device=device,
             endpoint="voice",
+            revoked=lambda: services.auth.revoked(principal),
         )
 
 

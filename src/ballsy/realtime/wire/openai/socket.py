@@ -140,10 +140,7 @@ async def realtime_socket(websocket: WebSocket, services: RealtimeDep) -> None:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
     # Due timers and reminders of this user are spoken here while the socket is open.
-    with (
-        services.listeners.session(principal.name, connection.session),
-        services.auth.watching(websocket, principal),
-    ):
+    with services.listeners.session(principal.name, connection.session):
         await serve_connection(
             websocket,
             connection,
@@ -151,4 +148,5 @@ async def realtime_socket(websocket: WebSocket, services: RealtimeDep) -> None:
             user_id=principal.user_id,
             device=f"openai-realtime:{model}",
             endpoint="openai_realtime",
+            revoked=lambda: services.auth.revoked(principal),
         )
