@@ -15,7 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, WebSocketRoute, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    WebSocketRoute,
+    expect,
+)
 
 from tests.e2e.conftest import LEAD_S, Ballsy, Microphone, launch, page_errors, shot, sign_in
 
@@ -256,6 +264,38 @@ def test_history_and_settings_panels(page: Page, ballsy: Ballsy) -> None:
     stored = httpx.get(f"{ballsy.url}/api/settings", headers=ballsy.user.headers).json()
     assert stored["voice"] == "heart" and stored["speed"] == 1.25
     assert stored["system_prompt"] == "You are Ballsy. Be terse."
+    page.get_by_role("tab", name="Conversation").click()
+
+
+def test_an_edit_made_while_settings_reload_is_kept(page: Page, ballsy: Ballsy) -> None:
+    # Opening the tab refetches the settings; the answer arriving after the user has
+    # started editing must not put the old values back (CI once saved voice=None).
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/settings", hold)
+    try:
+        page.get_by_role("tab", name="Settings").click()
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)  # serves Playwright's events, the route's among them
+        assert len(held) == 1, "opening the tab did not refetch the settings"
+        page.get_by_label("Voice").select_option("")  # back to the server default
+        with page.expect_response("**/api/settings"):
+            held.pop().continue_()
+        expect(page.get_by_label("Voice")).to_have_value("")
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.locator("#settings-status")).to_have_text("Saved.")
+    finally:
+        page.unroute("**/api/settings", hold)
+    stored = httpx.get(f"{ballsy.url}/api/settings", headers=ballsy.user.headers).json()
+    assert stored["voice"] is None and stored["speed"] == 1.25
     page.get_by_role("tab", name="Conversation").click()
 
 

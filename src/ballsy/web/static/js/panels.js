@@ -116,6 +116,14 @@ export class SettingsPanel {
     this.status = byId("settings-status");
     /** @type {UserSettings|null} */
     this.current = null;
+    /** Edits not saved yet: a reload (the tab opened again) must not undo them. */
+    this.edited = false;
+    const edited = () => {
+      this.edited = true;
+      say(this.status, "");
+    };
+    this.form.addEventListener("input", edited);
+    this.form.addEventListener("change", edited);
     const select = /** @type {HTMLSelectElement} */ (byId("setting-voice"));
     for (const [engine, names] of Object.entries(voices)) {
       select.append(
@@ -134,12 +142,14 @@ export class SettingsPanel {
     });
   }
 
-  /** Fetch the user's settings and fill the form. */
+  /** Fetch the user's settings and fill the form, unless the user is editing it. */
   async load() {
     try {
       this.current = await this.session.json("/api/settings");
-      this.fill(/** @type {UserSettings} */ (this.current));
-      say(this.status, "");
+      if (!this.edited) {
+        this.fill(/** @type {UserSettings} */ (this.current));
+        say(this.status, "");
+      }
     } catch (error) {
       say(this.status, describeError(error), "error");
     }
@@ -178,6 +188,7 @@ export class SettingsPanel {
         changes[name] = value;
     }
     if (Object.keys(changes).length === 0) {
+      this.edited = false;
       say(this.status, "Nothing changed.");
       return;
     }
@@ -185,6 +196,7 @@ export class SettingsPanel {
     try {
       this.current = await this.session.json("/api/settings", { method: "PUT", body: changes });
       this.fill(/** @type {UserSettings} */ (this.current));
+      this.edited = false;
       say(this.status, "Saved.", "success");
       this.onSaved(/** @type {UserSettings} */ (this.current));
     } catch (error) {
