@@ -118,12 +118,10 @@ export class SettingsPanel {
     this.current = null;
     /** Edits not saved yet: a reload (the tab opened again) must not undo them. */
     this.edited = false;
-    const edited = () => {
-      this.edited = true;
+    this.form.addEventListener("input", () => {
+      this.edited = true; // every control here, the select included, fires "input"
       say(this.status, "");
-    };
-    this.form.addEventListener("input", edited);
-    this.form.addEventListener("change", edited);
+    });
     const select = /** @type {HTMLSelectElement} */ (byId("setting-voice"));
     for (const [engine, names] of Object.entries(voices)) {
       select.append(
