@@ -657,6 +657,12 @@ class Settings(BaseSettings):
     job_signed_url_ttl: int = Field(
         default=3600, ge=60, le=7 * 86400, description="Seconds a signed download URL lives."
     )
+    job_upload_url_ttl: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 86400,
+        description="Seconds a signed direct-upload URL (POST /api/transcriptions/uploads) lives.",
+    )
     job_max_upload_bytes: int = Field(
         default=2 * 1024**3, ge=1024, description="Largest job upload (413 beyond it)."
     )

@@ -156,6 +156,12 @@ class Conflict(BallsyError):
     code = "conflict"
 
 
+class DirectUploadUnavailable(Conflict):
+    """A signed upload URL was asked for, but job media is not in a bucket."""
+
+    code = "direct_upload_unavailable"
+
+
 class StorageFull(BallsyError):
     """Media or output storage has no room left (disk full, quota)."""
 

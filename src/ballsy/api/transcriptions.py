@@ -1,7 +1,9 @@
 """``/api/transcriptions``: long-recording transcription jobs.
 
 ``POST`` takes a file (multipart ``file``, streamed to storage) or a ``url`` naming a
-file already in the configured storage and answers ``202`` with the job; ``GET``
+file already in the configured storage and answers ``202`` with the job; for files
+too large for one request, ``POST /uploads`` gives a signed URL to put the file
+straight into the bucket, and its ``url`` is then submitted; ``GET``
 reads one job or lists the caller's; ``/result`` renders the transcript; ``/events``
 streams progress as Server-Sent Events; ``DELETE`` cancels and frees the files.
 Every route is scoped to the caller: another user's job is a 404.
@@ -86,6 +88,29 @@ class JobOut(BaseModel):
         }
 
 
+class DirectUploadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: str = Field(
+        default="application/octet-stream",
+        max_length=128,
+        pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$",
+        description="The file's media type; the PUT must send the same Content-Type.",
+    )
+    size: int | None = Field(
+        default=None, ge=1, le=2**53, description="The file's size in bytes, if known."
+    )
+
+
+class DirectUploadOut(BaseModel):
+    upload_url: str = Field(description="PUT the file's bytes here, with `headers`.")
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+    url: str = Field(description="Submit this as `url` to POST /api/transcriptions.")
+    expires_at: datetime
+    max_bytes: int
+
+
 class JobPage(BaseModel):
     items: list[JobOut]
     next_offset: int | None
@@ -115,6 +140,9 @@ async def create_job(
     task: Annotated[Literal["transcribe", "translate"], Form()] = "transcribe",
     formats: Annotated[str | None, Form(max_length=64, description="e.g. srt,vtt")] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
+    filename: Annotated[
+        str | None, Form(max_length=255, description="The recording's name, for a url.")
+    ] = None,
     client_id: Annotated[ClientId, Form()] = "local",
 ) -> Response | JobOut:
     options = JobOptions(
@@ -143,7 +171,12 @@ async def create_job(
     else:
         assert url is not None
         view = await jobs.submit_url(
-            user.user_id, url, user_name=user.name, options=options, webhook_url=webhook_url
+            user.user_id,
+            url,
+            user_name=user.name,
+            options=options,
+            webhook_url=webhook_url,
+            filename=filename,
         )
     body = JobOut.model_validate(view)
     return Response(
@@ -151,6 +184,24 @@ async def create_job(
         status_code=202,
         media_type="application/json",
         headers={"Location": f"/api/transcriptions/{view.id}"},
+    )
+
+
+@router.post("/uploads", status_code=201, response_model=DirectUploadOut, responses=errors(413))
+async def create_direct_upload(
+    body: DirectUploadIn, jobs: JobsDep, user: CurrentUser
+) -> DirectUploadOut:
+    """A signed URL to ``PUT`` one large recording straight into the job bucket (no
+    request to Ballsy carries it, so a proxy's request cap — Cloud Run's 32 MiB — is no
+    limit); then submit the answer's ``url``. 409 ``direct_upload_unavailable`` when
+    media is on the server's own disk (``JOB_STORAGE=local``)."""
+    upload = await jobs.direct_upload(user.user_id, content_type=body.content_type, size=body.size)
+    return DirectUploadOut(
+        upload_url=upload.upload_url,
+        headers=upload.headers,
+        url=upload.url,
+        expires_at=upload.expires_at,
+        max_bytes=upload.max_bytes,
     )
 
 

@@ -11,10 +11,18 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from ballsy.config import Settings
-from ballsy.errors import InvalidInput, JobNotFinished, NotFound
+from ballsy.errors import (
+    DirectUploadUnavailable,
+    InvalidInput,
+    JobNotFinished,
+    NotFound,
+    PayloadTooLarge,
+)
 from ballsy.jobs.chunking import probe_media
 from ballsy.jobs.context import JobContext
 from ballsy.jobs.events import EventSink, ProgressBus
@@ -46,6 +54,9 @@ UPLOAD_NAME = "media"
 # What a submitted storage URL may name: the caller's own folder, or the shared one.
 USER_PREFIX = "users/{name}/"
 SHARED_PREFIX = "shared/"
+# Where a direct upload (a signed PUT straight into the bucket) lands: generated ids
+# only. Such media is the job's, deleted with it like an upload through the API.
+DIRECT_PREFIX = "direct/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 SubmitSource = Literal["upload", "url", "cli"]
 
@@ -54,6 +65,23 @@ def safe_filename(name: str | None) -> str:
     base = (name or "audio").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).strip("._") or "audio"
     return cleaned[:100]
+
+
+@dataclass(frozen=True)
+class DirectUpload:
+    """Where a client puts a large file itself: a signed ``PUT`` URL into the bucket,
+    and the storage URL to submit once it is there."""
+
+    upload_url: str
+    headers: dict[str, str]
+    url: str
+    expires_at: datetime
+    max_bytes: int
+
+
+def direct_key(user_id: str, upload_id: str) -> str:
+    """Where a direct upload lands (``direct/<user id>/<upload id>/media``)."""
+    return f"{DIRECT_PREFIX}{user_id}/{upload_id}/{UPLOAD_NAME}"
 
 
 def upload_key(user_id: str, job_id: str) -> str:
@@ -157,6 +185,33 @@ class JobService:
         job.media_key, job.owns_media, job.media_bytes = key, True, size
         return await self._enqueue(job, options, webhook_url, source, dispatch=dispatch)
 
+    async def direct_upload(
+        self, user_id: str, *, content_type: str, size: int | None = None
+    ) -> DirectUpload:
+        """A signed ``PUT`` URL for one large file, straight into the bucket, so no
+        request to Ballsy carries it (Cloud Run caps a request at 32 MiB). 409
+        ``direct_upload_unavailable`` where media is on this machine's disk: there the
+        file goes in the ``POST`` itself."""
+        limit = self.settings.job_max_upload_bytes
+        if size is not None and size > limit:
+            raise PayloadTooLarge(f"the file is larger than {limit} bytes", detail={"limit": limit})
+        key = direct_key(user_id, new_id())
+        ttl = self.settings.job_upload_url_ttl
+        signed = await self.media.signed_upload_url(key, content_type, ttl)
+        if signed is None:
+            raise DirectUploadUnavailable(
+                f"direct uploads need bucket storage (JOB_STORAGE=gcs or s3; this server "
+                f"uses {self.media.name}): send the file in POST /api/transcriptions",
+                detail={"storage": self.media.name},
+            )
+        return DirectUpload(
+            upload_url=signed,
+            headers={"Content-Type": content_type},
+            url=self.media.url_for(key),
+            expires_at=utcnow() + timedelta(seconds=ttl),
+            max_bytes=limit,
+        )
+
     async def submit_url(
         self,
         user_id: str,
@@ -165,21 +220,31 @@ class JobService:
         user_name: str,
         options: JobOptions,
         webhook_url: str | None = None,
+        filename: str | None = None,
     ) -> JobView:
-        """A job on a file already in media storage, under ``users/<name>/`` or ``shared/``."""
+        """A job on a file already in media storage: under ``users/<name>/`` or
+        ``shared/`` (the user's, never deleted by us), or a direct upload of this user's
+        (the job's: size-checked now, deleted with the job)."""
         await self.check_options(options, webhook_url)
         key = self.media.key_from_url(url)
+        direct = key.startswith(f"{DIRECT_PREFIX}{user_id}/")
         allowed = (USER_PREFIX.format(name=user_name), SHARED_PREFIX)
-        if not key.startswith(allowed):
+        if not direct and not key.startswith(allowed):
             raise InvalidInput(
-                f"a storage URL must name a file under {allowed[0]} or {allowed[1]}",
+                f"a storage URL must name a file under {allowed[0]} or {allowed[1]}, "
+                "or a direct upload of yours",
                 detail={"field": "url"},
             )
         size = await self.media.size(key)
         if size is None:
             raise NotFound("no file at that storage URL", detail={"field": "url"})
-        job = TranscriptionJob(user_id=user_id, filename=safe_filename(key))
-        job.media_key, job.owns_media, job.media_bytes = key, False, size
+        limit = self.settings.job_max_upload_bytes
+        if direct and size > limit:
+            await self.media.delete(key)
+            raise PayloadTooLarge(f"the file is larger than {limit} bytes", detail={"limit": limit})
+        name = safe_filename(filename or key)
+        job = TranscriptionJob(user_id=user_id, filename=name)
+        job.media_key, job.owns_media, job.media_bytes = key, direct, size
         return await self._enqueue(job, options, webhook_url, "url")
 
     async def _enqueue(

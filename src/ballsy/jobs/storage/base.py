@@ -74,6 +74,11 @@ class JobStorage(Protocol):
         """A time-limited download URL, or None where the API serves the file itself."""
         ...
 
+    async def signed_upload_url(self, key: str, content_type: str, ttl: int) -> str | None:
+        """A time-limited URL for a client to ``PUT`` the object's bytes to, straight into the
+        bucket (no Ballsy request carries them); None for storage on this machine."""
+        ...
+
 
 def check_key(key: str) -> str:
     """Refuse keys that could leave the storage root (``..``, absolute paths)."""

@@ -63,6 +63,15 @@ class GcsStorage(RemoteStorage):
         )
         return url
 
+    def _sign_upload(self, name: str, content_type: str, ttl: int) -> str:
+        url: str = self._blob(name).generate_signed_url(
+            version="v4",
+            expiration=timedelta(seconds=ttl),
+            method="PUT",
+            content_type=content_type,
+        )
+        return url
+
     def _is_missing(self, exc: Exception) -> bool:
         return type(exc).__name__ == "NotFound" or getattr(exc, "code", None) == 404
 

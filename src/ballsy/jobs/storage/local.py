@@ -127,6 +127,9 @@ class LocalStorage:
     async def signed_url(self, key: str, ttl: int) -> str | None:
         return None
 
+    async def signed_upload_url(self, key: str, content_type: str, ttl: int) -> str | None:
+        return None  # uploads to this machine go through the API itself
+
 
 def build_local(settings: Settings) -> tuple[JobStorage, JobStorage]:
     min_free = settings.job_min_free_mb * 1024 * 1024

@@ -80,6 +80,10 @@ class RemoteStorage(ABC):
     def _sign(self, name: str, ttl: int) -> str: ...
 
     @abstractmethod
+    def _sign_upload(self, name: str, content_type: str, ttl: int) -> str:
+        """A signed ``PUT`` URL for ``name``; the client must send ``Content-Type``."""
+
+    @abstractmethod
     def _is_missing(self, exc: Exception) -> bool:
         """Whether an SDK error means "no such object"."""
 
@@ -154,6 +158,10 @@ class RemoteStorage(ABC):
     async def signed_url(self, key: str, ttl: int) -> str | None:
         name = self.object_name(key)
         return await self._call(lambda: self._sign(name, ttl), "signed URL")
+
+    async def signed_upload_url(self, key: str, content_type: str, ttl: int) -> str | None:
+        name = self.object_name(key)
+        return await self._call(lambda: self._sign_upload(name, content_type, ttl), "upload URL")
 
 
 def bucket_areas(settings: Settings) -> tuple[str, str, str]:

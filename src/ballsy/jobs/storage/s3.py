@@ -37,7 +37,13 @@ class S3Storage(RemoteStorage):
                     "JOB_STORAGE=s3 needs the s3 extra: pip install 'ballsy-voice[s3]'"
                 ) from exc
             # Few, quick retries: a job retries a storage outage itself, with backoff.
-            config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
+            # SigV4 everywhere: signed URLs then carry their expiry and signed headers
+            # (an upload URL is bound to its Content-Type) in every region.
+            config = Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=5,
+                signature_version="s3v4",
+            )
             client = boto3.client(
                 "s3", endpoint_url=endpoint_url, region_name=region, config=config
             )
@@ -71,6 +77,13 @@ class S3Storage(RemoteStorage):
     def _sign(self, name: str, ttl: int) -> str:
         url: str = self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": name}, ExpiresIn=ttl
+        )
+        return url
+
+    def _sign_upload(self, name: str, content_type: str, ttl: int) -> str:
+        params = {"Bucket": self.bucket, "Key": name, "ContentType": content_type}
+        url: str = self.client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=ttl, HttpMethod="PUT"
         )
         return url
 
