@@ -22,6 +22,18 @@ resource "google_storage_bucket" "jobs" {
       type = "Delete"
     }
   }
+
+  # Direct uploads (POST /api/transcriptions/uploads) a client put here but never
+  # submitted as a job: Ballsy does not track them, so the bucket drops them.
+  lifecycle_rule {
+    condition {
+      age            = 1
+      matches_prefix = ["media/direct/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
 }
 
 resource "google_storage_bucket_iam_member" "object_admin" {
