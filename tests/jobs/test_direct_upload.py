@@ -67,21 +67,19 @@ async def _client(app: FastAPI) -> httpx.AsyncClient:
 async def s3_app(
     s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FastAPI]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        settings = job_settings(
-            tmp_path_factory.mktemp("jobs-s3"),
-            job_storage="s3",
-            job_storage_bucket=BUCKET,
-            job_storage_prefix="team",
-            job_s3_endpoint_url=s3_endpoint,
-            job_s3_region="us-east-1",
-            job_max_upload_bytes=3_000_000,
-        )
-        application = create_app(settings)
-        async with application.router.lifespan_context(application):
-            yield application
+    # The credentials are in the environment while s3_endpoint lives.
+    settings = job_settings(
+        tmp_path_factory.mktemp("jobs-s3"),
+        job_storage="s3",
+        job_storage_bucket=BUCKET,
+        job_storage_prefix="team",
+        job_s3_endpoint_url=s3_endpoint,
+        job_s3_region="us-east-1",
+        job_max_upload_bytes=3_000_000,
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
 
 
 async def _slot(http: httpx.AsyncClient, user: str, **body: Any) -> httpx.Response:

@@ -103,6 +103,10 @@ class DirectUploadIn(BaseModel):
 
 
 class DirectUploadOut(BaseModel):
+    """A :class:`~ballsy.jobs.service.DirectUpload` as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     upload_url: str = Field(description="PUT the file's bytes here, with `headers`.")
     method: Literal["PUT"] = "PUT"
     headers: dict[str, str]
@@ -196,13 +200,7 @@ async def create_direct_upload(
     limit); then submit the answer's ``url``. 409 ``direct_upload_unavailable`` when
     media is on the server's own disk (``JOB_STORAGE=local``)."""
     upload = await jobs.direct_upload(user.user_id, content_type=body.content_type, size=body.size)
-    return DirectUploadOut(
-        upload_url=upload.upload_url,
-        headers=upload.headers,
-        url=upload.url,
-        expires_at=upload.expires_at,
-        max_bytes=upload.max_bytes,
-    )
+    return DirectUploadOut.model_validate(upload)
 
 
 @router.get("", response_model=JobPage)
