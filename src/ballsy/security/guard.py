@@ -28,6 +28,7 @@ from starlette.requests import HTTPConnection
 
 from ballsy.errors import Unauthorized
 from ballsy.names import valid_client_id
+from ballsy.scheduling import work_for
 from ballsy.security.principal import Principal
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ async def authenticate(
     that will authenticate with its first message."""
     cached: Principal | None = getattr(conn.state, PRINCIPAL_STATE, None)
     if cached is not None:
+        work_for(cached.user_id)
         return cached
     principal: Principal | None
     if not auth.enabled:
@@ -152,6 +154,8 @@ async def authenticate(
     if principal is None:
         return None
     setattr(conn.state, PRINCIPAL_STATE, principal)
+    # Shared models serve this request's work in turn with other users' (scheduling.py).
+    work_for(principal.user_id)
     if conn.scope["type"] == "http":
         window = await limits.check_request(principal.user_id)
         setattr(conn.state, RATE_LIMIT_STATE, window)

@@ -3,8 +3,12 @@
 Model calls (CTranslate2, onnxruntime) release the GIL, so a small thread pool runs
 them in parallel while the event loop keeps serving sockets. Admission is bounded:
 past ``workers + queue_size`` jobs in flight, callers get :class:`ServiceBusy` at once
-instead of an ever-growing queue. Each model lives in one :class:`ModelSlot` per
-process, loaded on first use and optionally unloaded after an idle period.
+instead of an ever-growing queue. Waiting calls are not served first come, first
+served: the threads take them from a :class:`~ballsy.scheduling.FairQueue`, by lane
+(a turn's transcription and first sentence before the rest) and then user by user in
+turn, so one user's burst of requests cannot hold back another user's next reply.
+Each model lives in one :class:`ModelSlot` per process, loaded on first use and
+optionally unloaded after an idle period.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from ballsy.config import Settings
 from ballsy.errors import BallsyError, ModelUnavailable, ServiceBusy
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
+from ballsy.scheduling import FairQueue, current_work
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -32,15 +37,24 @@ Ts = TypeVarTuple("Ts")
 log = get_logger("ballsy.speech.runtime")
 
 
+_Call = tuple[Future[Any], Callable[[], Any]]
+
+
 class InferenceRuntime:
-    """A fixed pool of inference threads with an admission limit."""
+    """A fixed pool of inference threads with an admission limit and a fair queue."""
 
     def __init__(self, *, workers: int, queue_size: int) -> None:
         if workers < 1 or queue_size < 0:
             raise ValueError("workers must be >= 1 and queue_size >= 0")
         self.workers = workers
         self.queue_size = queue_size
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
+        self._queue: FairQueue[_Call] = FairQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"inference_{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         self._lock = threading.Lock()
         self._in_flight = 0
         self._closed = False
@@ -87,15 +101,28 @@ class InferenceRuntime:
         return await self._submit(fn, *args)
 
     async def _submit(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
-        try:
-            future: Future[T] = self._executor.submit(fn, *args)
-        except RuntimeError as exc:  # executor shut down between the check and here
-            self._job_done(None)
-            raise ServiceBusy("the inference runtime is shutting down") from exc
+        future: Future[T] = Future()
         future.add_done_callback(self._job_done)
+        try:
+            self._queue.put((future, lambda: fn(*args)), current_work())
+        except RuntimeError as exc:  # closed between the check and here
+            future.cancel()
+            raise ServiceBusy("the inference runtime is shutting down") from exc
         return await asyncio.wrap_future(future)
 
-    def _job_done(self, _future: Future[Any] | None) -> None:
+    def _work(self) -> None:
+        while (call := self._queue.get()) is not None:
+            future, fn = call
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn()
+            except BaseException as exc:  # handed to the awaiting caller
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def _job_done(self, _future: Future[Any]) -> None:
         with self._lock:
             self._in_flight -= 1
 
@@ -103,7 +130,10 @@ class InferenceRuntime:
         """Refuse new work, drop queued jobs and wait for running ones to finish."""
         with self._lock:
             self._closed = True
-        await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)
+        for future, _fn in self._queue.close():
+            future.cancel()
+        for thread in self._threads:
+            await asyncio.to_thread(thread.join)
 
 
 class ModelSlot(Generic[T]):

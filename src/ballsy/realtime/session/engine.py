@@ -57,6 +57,7 @@ from ballsy.realtime.session.ports import (
     Voice,
 )
 from ballsy.realtime.session.reply import FRAME_S, ReplyHandle, ReplyStyle, turn_error
+from ballsy.scheduling import work_for
 
 log = get_logger("ballsy.realtime.session")
 
@@ -76,6 +77,9 @@ class VoiceSession:
         self.ports = ports
         self.id = uuid.uuid4().hex
         self.user = user
+        # Made on the connection's task, which creates every task of the session: they
+        # all take their turn on the shared models as this user's (ballsy.scheduling).
+        work_for(user)
         self.options = options or SessionOptions()
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._budget = InputBudget(ports.clock, budget)

@@ -41,6 +41,7 @@ from ballsy.realtime.session.options import SessionOptions
 from ballsy.realtime.session.ports import FloatArray, SessionPorts, Transcription
 from ballsy.realtime.session.resampling import StreamResampler
 from ballsy.realtime.session.turns import Verdict, verdict
+from ballsy.scheduling import Lane, in_lane
 from ballsy.speech.vad import VoiceOffset, VoiceOnset
 
 VAD_RATE = 16_000
@@ -336,7 +337,7 @@ class Listener:
         if self._speech_s - self._partial_at_s < PARTIAL_EVERY_S:
             return
         self._partial_at_s = self._speech_s
-        task = self._start(self._detector.turn_audio())
+        task = self._start(self._detector.turn_audio(), Lane.INTERACTIVE)
         task.add_done_callback(self._partial_done)
 
     def _partial_done(self, task: asyncio.Task[Transcription]) -> None:
@@ -354,8 +355,11 @@ class Listener:
     def _idle(self) -> bool:
         return self._inflight is None or self._inflight.done()
 
-    def _start(self, audio: FloatArray) -> asyncio.Task[Transcription]:
-        task = asyncio.create_task(self.ports.transcriber.transcribe(audio))
+    def _start(self, audio: FloatArray, lane: Lane = Lane.LEAD) -> asyncio.Task[Transcription]:
+        """A turn's transcript (final or speculative) is on the path to the reply's first
+        audio: it goes before other work on the shared models; a partial does not."""
+        with in_lane(lane):
+            task = asyncio.create_task(self.ports.transcriber.transcribe(audio))
         task.add_done_callback(_retrieve)
         self._inflight = task
         return task

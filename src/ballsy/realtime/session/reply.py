@@ -46,6 +46,7 @@ from ballsy.realtime.session.ports import (
 )
 from ballsy.realtime.session.resampling import StreamResampler
 from ballsy.realtime.session.sentences import SentenceBuffer
+from ballsy.scheduling import Lane, in_lane
 
 log = get_logger("ballsy.realtime.reply")
 
@@ -180,9 +181,12 @@ class ReplyHandle:
         status: TurnStatus = "completed"
         error: TurnError | None = None
         try:
+            lane = Lane.LEAD  # the first sentence's speech goes before other work
             while (sentence := await sentences.get()) is not None:
                 if self.style.speak:
-                    await self._speak(sentence)
+                    with in_lane(lane):
+                        await self._speak(sentence)
+                lane = Lane.INTERACTIVE
             await producer
             self._request_calls()
         except asyncio.CancelledError:
