@@ -552,6 +552,14 @@ class Settings(BaseSettings):
         description="CPU threads for the local model. One is right for the small embedded "
         "models: more threads gain little and stall badly when speech models share the CPU.",
     )
+    local_llm_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Replies the local model works on at once, a token at a time each, "
+        "every reply's first clause first and users in turn (docs/architecture.md). Each "
+        "costs one llama.cpp context (~130 MB), made only when needed.",
+    )
 
     local_llm_tools: bool = Field(
         default=False,

@@ -20,16 +20,17 @@ one ``Delta(tool_calls=…)``; without, a tool conversation is flattened into te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ballsy.errors import ModelUnavailable, ServiceBusy
 from ballsy.llm.base import ChatMessage, Delta, GenerationOptions, Usage, complete
+from ballsy.llm.interleave import TokenScheduler, lead_done
 from ballsy.llm.model_packages import FAST, LOCAL_MODELS, GGUFFile, LocalModel
 from ballsy.llm.tool_calls import TextToolCalls, ToolCallAssembly
 from ballsy.observability.logging import get_logger
@@ -39,6 +40,7 @@ from ballsy.observability.metrics import (
     record_llm_call,
     record_model_load,
 )
+from ballsy.scheduling import WorkTag, current_work
 
 log = get_logger("ballsy.llm")
 _DONE = object()
@@ -72,6 +74,7 @@ class LocalLLM:
         max_waiting: int = 16,
         prompt_cache_mb: int = 256,
         tools: bool = False,
+        parallel: int = 4,
     ) -> None:
         self.supports_tools = tools
         # The models by the names a request may use; ``model_path`` overrides the default.
@@ -85,8 +88,8 @@ class LocalLLM:
         self._prompt_cache_bytes = prompt_cache_mb * 1024 * 1024
         self._llamas: dict[LocalModel, Any] = {}
         self._load_lock = threading.Lock()
-        # One generation at a time on one thread; others wait their turn in order.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ballsy-llm")
+        # Every reply advances on one thread, a token at a time, most urgent first.
+        self._scheduler = TokenScheduler(parallel=parallel, load=self._load)
         self._max_waiting = max_waiting
         self._waiting = 0
 
@@ -159,7 +162,7 @@ class LocalLLM:
 
     async def check(self) -> None:
         if self._default not in self._llamas:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+            await asyncio.to_thread(self._load)
 
     async def warm_up(self) -> None:
         """Load the model and run one token, so the first real reply pays no start-up."""
@@ -167,66 +170,6 @@ class LocalLLM:
         await complete(
             self, [ChatMessage(role="user", content="Hi")], GenerationOptions(max_tokens=1)
         )
-
-    def _generate(
-        self,
-        messages: list[dict[str, Any]],
-        options: GenerationOptions,
-        emit: Any,
-        cancelled: threading.Event,
-    ) -> None:
-        try:
-            llama = self._load(self.model_for(options))
-            offered = _tools_param(options) if self.supports_tools else {}
-            chunks: Iterator[dict[str, Any]] = llama.create_chat_completion(
-                messages=messages,
-                max_tokens=options.max_tokens,
-                temperature=options.temperature,
-                stop=list(options.stop) or None,
-                # Tiny models loop ("endless, endless, …") without a repeat penalty.
-                repeat_penalty=REPEAT_PENALTY,
-                stream=True,
-                **offered,
-            )
-            completion_tokens = 0
-            finish_reason: str | None = None
-            assembly, written = ToolCallAssembly(), TextToolCalls()
-            for chunk in chunks:
-                if cancelled.is_set():
-                    finish_reason = "cancelled"
-                    break
-                choice = chunk["choices"][0]
-                delta = choice.get("delta") or {}
-                for piece in delta.get("tool_calls") or ():
-                    function = piece.get("function") or {}
-                    assembly.add(
-                        piece.get("index", 0),
-                        id=piece.get("id"),
-                        name=function.get("name"),
-                        arguments=function.get("arguments"),
-                    )
-                text = delta.get("content") or ""
-                if text:
-                    completion_tokens += 1
-                    passed = written.feed(text) if offered else text
-                    if passed:
-                        emit(Delta(text=passed))
-                finish_reason = choice.get("finish_reason") or finish_reason
-            if rest := written.rest():
-                emit(Delta(text=rest))
-            calls = assembly.calls() + written.calls()
-            prompt_tokens = sum(
-                len(llama.tokenize((m.get("content") or "").encode())) for m in messages
-            )
-            usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-            if calls and finish_reason != "cancelled":
-                emit(Delta(text="", finish_reason="tool_calls", usage=usage, tool_calls=calls))
-            else:
-                emit(Delta(text="", finish_reason=finish_reason or "stop", usage=usage))
-        except BaseException as exc:  # handed to the event loop, re-raised there
-            emit(exc)
-        finally:
-            emit(_DONE)
 
     async def stream(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
@@ -236,17 +179,23 @@ class LocalLLM:
             raise ServiceBusy("the local model has too many requests waiting")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
-        cancelled = threading.Event()
 
         def emit(item: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         payload = [_message(m, tools=self.supports_tools) for m in messages]
+        generation = _Generation(
+            current_work(),
+            self.model_for(options),
+            payload,
+            options,
+            _tools_param(options) if self.supports_tools else {},
+            emit,
+            loop,
+        )
+        self._scheduler.submit(generation)
         self._waiting += 1
         INFERENCE_WAITING.labels(_POOL).inc()
-        future = loop.run_in_executor(
-            self._executor, self._generate, payload, options, emit, cancelled
-        )
         outcome, error_code = "cancelled", None  # unless the usage delta or an error comes
         try:
             while True:
@@ -269,17 +218,148 @@ class LocalLLM:
         finally:
             if outcome != "ok":
                 record_llm_call(self.name, outcome, error_code=error_code)
-            cancelled.set()
+            generation.cancelled.set()
             self._waiting -= 1
             INFERENCE_WAITING.labels(_POOL).dec()
             # Wait for the thread to notice, without blocking the caller's cancellation.
-            await asyncio.shield(future)
+            await asyncio.shield(generation.finished())
 
     async def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await asyncio.to_thread(self._scheduler.close)
         for model in self._llamas:
             MODEL_EVENTS.labels(model.model_id, "unload").inc()
         self._llamas.clear()
+
+
+class _Generation:
+    """One reply on the scheduler's thread: opened on a context, advanced a streamed
+    token per :meth:`step`, its deltas handed to the event loop through ``emit``."""
+
+    def __init__(
+        self,
+        tag: WorkTag,
+        model: LocalModel,
+        messages: list[dict[str, Any]],
+        options: GenerationOptions,
+        offered: dict[str, Any],
+        emit: Any,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.tag = tag
+        self.model = model
+        self.cancelled = threading.Event()
+        self._loop = loop
+        self._finished: asyncio.Future[None] = loop.create_future()
+        self._messages = messages
+        self._options = options
+        self._offered = offered
+        self._emit = emit
+        self._done = threading.Event()
+        self._llama: Any = None
+        self._chunks: Iterator[dict[str, Any]] | None = None
+        self._text = ""
+        self._tokens = 0
+        self._finish_reason: str | None = None
+        self._assembly, self._written = ToolCallAssembly(), TextToolCalls()
+        self.leading = True
+
+    def start(self, llama: Any) -> None:
+        self._llama = llama
+        options = self._options
+        self._chunks = llama.create_chat_completion(
+            messages=self._messages,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            stop=list(options.stop) or None,
+            # Tiny models loop ("endless, endless, …") without a repeat penalty.
+            repeat_penalty=REPEAT_PENALTY,
+            stream=True,
+            **self._offered,
+        )
+
+    def step(self) -> bool:
+        try:
+            if self.cancelled.is_set():
+                self._finish_reason = "cancelled"
+                self._close()
+                return False
+            assert self._chunks is not None
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._end()
+                return False
+            self._take(chunk)
+            return True
+        except BaseException as exc:  # handed to the event loop, re-raised there
+            self._close()
+            self.fail(exc)
+            return False
+
+    def _take(self, chunk: dict[str, Any]) -> None:
+        choice = chunk["choices"][0]
+        delta = choice.get("delta") or {}
+        for piece in delta.get("tool_calls") or ():
+            function = piece.get("function") or {}
+            self._assembly.add(
+                piece.get("index", 0),
+                id=piece.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments"),
+            )
+        text = delta.get("content") or ""
+        if text:
+            self._tokens += 1
+            self._text += text
+            if self.leading and lead_done(self._text, self._tokens):
+                self.leading = False
+            passed = self._written.feed(text) if self._offered else text
+            if passed:
+                self._emit(Delta(text=passed))
+        self._finish_reason = choice.get("finish_reason") or self._finish_reason
+
+    def _end(self) -> None:
+        if rest := self._written.rest():
+            self._emit(Delta(text=rest))
+        calls = self._assembly.calls() + self._written.calls()
+        llama = self._llama
+        prompt_tokens = sum(
+            len(llama.tokenize((m.get("content") or "").encode())) for m in self._messages
+        )
+        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=self._tokens)
+        if calls:
+            self._emit(Delta(text="", finish_reason="tool_calls", usage=usage, tool_calls=calls))
+        else:
+            reason = self._finish_reason or "stop"
+            self._emit(Delta(text="", finish_reason=reason, usage=usage))
+        self._mark_done()
+
+    def _close(self) -> None:
+        if self._chunks is not None and hasattr(self._chunks, "close"):
+            with contextlib.suppress(Exception):
+                self._chunks.close()
+        if self._finish_reason == "cancelled":
+            self._emit(Delta(text="", finish_reason="cancelled"))
+            self._mark_done()
+
+    def fail(self, exc: BaseException) -> None:
+        if self._done.is_set():
+            return
+        self._emit(exc)
+        self._mark_done()
+
+    def _mark_done(self) -> None:
+        self._emit(_DONE)
+        self._done.set()
+        self._loop.call_soon_threadsafe(_resolve, self._finished)
+
+    async def finished(self) -> None:
+        """Until the scheduler has let go of this reply."""
+        await self._finished
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _tools_param(options: GenerationOptions) -> dict[str, Any]:

@@ -16,6 +16,7 @@ def build_local(settings: Settings) -> LocalLLM:
         cache_dir=settings.cache_dir,
         context_size=settings.local_llm_context,
         threads=settings.local_llm_threads,
+        parallel=settings.local_llm_parallel,
         prompt_cache_mb=settings.local_llm_prompt_cache_mb,
         tools=settings.local_llm_tools,
     )

@@ -1,0 +1,223 @@
+"""The local LLM's token scheduler, with fake replies: who is advanced when."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ballsy.llm.interleave import TokenScheduler, lead_done
+from ballsy.scheduling import Lane, WorkTag
+
+
+class FakeReply:
+    """A reply of ``tokens`` steps; its first ``lead`` steps are its first clause."""
+
+    def __init__(
+        self,
+        log: list[str],
+        name: str,
+        owner: str,
+        *,
+        tokens: int,
+        lead: int = 2,
+        lane: Lane = Lane.INTERACTIVE,
+    ) -> None:
+        self.log, self.name = log, name
+        self.tag = WorkTag(owner, lane)
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.context: Any = None
+        self.error: BaseException | None = None
+        self._left, self._lead = tokens, lead
+
+    @property
+    def model(self) -> str:
+        return "m"
+
+    @property
+    def leading(self) -> bool:
+        return self._lead > 0
+
+    def start(self, llama: Any) -> None:
+        self.context = llama
+
+    def step(self) -> bool:
+        if self.cancelled.is_set():
+            self.done.set()
+            return False
+        self.log.append(self.name)
+        self._left -= 1
+        self._lead -= 1
+        if self._left <= 0:
+            self.done.set()
+            return False
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        self.error = exc
+        self.done.set()
+
+
+class Gate:
+    """A model loader that holds the scheduler until every reply was submitted."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.loads = 0
+
+    def __call__(self, model: Any) -> Any:
+        self.open.wait(10)
+        self.loads += 1
+        return object()
+
+
+class Context:
+    def close(self) -> None:
+        pass
+
+
+def fork(_primary: Any) -> Context:
+    return Context()
+
+
+@pytest.fixture
+def gate() -> Gate:
+    return Gate()
+
+
+def run(scheduler: TokenScheduler, gate: Gate, replies: list[FakeReply]) -> None:
+    for reply in replies:
+        scheduler.submit(reply)
+    gate.open.set()
+    for reply in replies:
+        assert reply.done.wait(10)
+    scheduler.close()
+
+
+def test_every_first_clause_comes_before_the_rest_of_any_reply(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=4, load=gate, fork=fork)
+    replies = [FakeReply(log, f"r{n}", f"user{n}", tokens=10, lead=3) for n in range(4)]
+    run(scheduler, gate, replies)
+    # 4 replies x 3 lead steps: all leads are served first (the first reply's own first
+    # step started the gate), whatever their arrival.
+    leads = log[:12]
+    assert sorted(leads) == sorted([f"r{n}" for n in range(4)] * 3)
+    assert log.count("r0") == 10 and len(log) == 40
+
+
+def test_a_flooding_user_gets_one_step_in_two(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=8, load=gate, fork=fork)
+    flood = [FakeReply(log, "flood", "flooder", tokens=20, lead=0) for _ in range(6)]
+    victim = FakeReply(log, "victim", "victim", tokens=8, lead=0)
+    run(scheduler, gate, [*flood, victim])
+    first_victim = log.index("victim")
+    last_victim = len(log) - 1 - log[::-1].index("victim")
+    assert first_victim <= 1
+    # Alone it would take 8 steps; beside six flooding replies it takes 16 at most,
+    # not the 6 x 20 a first-come-first-served queue would make it wait.
+    assert last_victim - first_victim <= 15
+
+
+def test_one_users_backlog_leaves_a_context_for_a_newcomer(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=3, load=gate, fork=fork)
+    # Replies far longer than the test: the flood is still on when the victim comes.
+    flood = [FakeReply(log, f"flood{n}", "flooder", tokens=10**7, lead=2) for n in range(5)]
+    for reply in flood:
+        scheduler.submit(reply)
+    gate.open.set()
+    deadline = time.monotonic() + 10
+    while len(log) < 10 and time.monotonic() < deadline:  # the flood is under way
+        time.sleep(0.001)
+    victim = FakeReply(log, "victim", "victim", tokens=4, lead=0)
+    scheduler.submit(victim)
+    assert victim.done.wait(10)
+    # Each flood reply takes a context for its first clause, but the flooder holds two
+    # of the three contexts, never the last one: the victim starts at once instead of
+    # waiting for a flood reply to end.
+    started = log.index("victim")
+    assert set(log[:started]) == {"flood0", "flood1"}
+    assert log[started:].index("victim", 1) <= 3  # and is served in turn after that
+    for reply in flood:
+        reply.cancelled.set()
+    for reply in flood:
+        assert reply.done.wait(10)
+    scheduler.close()
+
+
+def test_background_work_waits_for_interactive(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=2, load=gate, fork=fork)
+    job = FakeReply(log, "job", "a", tokens=3, lead=3, lane=Lane.BACKGROUND)
+    chat = FakeReply(log, "chat", "b", tokens=3, lead=0)
+    run(scheduler, gate, [job, chat])
+    # The job may have had the first step (it was alone when it arrived).
+    assert log[-3:] == ["job"] * 3 or log[1:4] == ["chat"] * 3
+
+
+def test_contexts_are_bounded_and_reused(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=2, load=gate, fork=fork)
+    replies = [FakeReply(log, f"r{n}", f"u{n}", tokens=3) for n in range(5)]
+    for reply in replies:
+        scheduler.submit(reply)
+    gate.open.set()
+    for reply in replies:
+        assert reply.done.wait(10)
+    assert scheduler.contexts("m") == 2
+    assert len({id(reply.context) for reply in replies}) <= 2
+    scheduler.close()
+
+
+def test_a_reply_cancelled_while_waiting_never_gets_a_context(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=1, load=gate, fork=fork)
+    first = FakeReply(log, "first", "a", tokens=3)
+    gone = FakeReply(log, "gone", "b", tokens=3)
+    scheduler.submit(first)
+    scheduler.submit(gone)
+    gone.cancelled.set()
+    gate.open.set()
+    assert first.done.wait(10) and gone.done.wait(10)
+    assert "gone" not in log and gone.context is None
+    scheduler.close()
+
+
+def test_a_failed_load_fails_the_reply_not_the_scheduler() -> None:
+    calls = []
+
+    def load(model: Any) -> Any:
+        calls.append(model)
+        if len(calls) == 1:
+            raise RuntimeError("no model")
+        return object()
+
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=1, load=load, fork=fork)
+    broken = FakeReply(log, "broken", "a", tokens=2)
+    scheduler.submit(broken)
+    assert broken.done.wait(10)
+    assert isinstance(broken.error, RuntimeError)
+    fine = FakeReply(log, "fine", "a", tokens=2)
+    scheduler.submit(fine)
+    assert fine.done.wait(10) and fine.error is None
+    scheduler.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens", "done"),
+    [
+        ("Sure", 1, False),
+        ("The capital of France is Paris.", 7, True),
+        ("Well,", 2, False),  # a clause of one word is too short to speak alone
+        ("If you leave now and hurry, ", 7, True),
+        ("an endless run of words without any stop at all", 32, True),
+    ],
+)
+def test_the_first_piece_ends_where_speech_could_start(text: str, tokens: int, done: bool) -> None:
+    assert lead_done(text, tokens) is done
