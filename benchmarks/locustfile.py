@@ -49,6 +49,8 @@ FRAME_BYTES = int(RATE * FRAME_S) * 2
 SILENCE = bytes(FRAME_BYTES)
 FIRST_AUDIO_WITHIN_S = 30.0
 REPLY_DONE_WITHIN_S = 90.0
+SERVER_STAGES = ("eot_wait_ms", "first_audio_ms", "end_to_end_ms")
+"""The server's own timings of a turn (its ``turn`` message), kept with reply done."""
 SKILL_QUESTIONS = (
     "what is twelve times seven",
     "what is fifteen percent of eighty",
@@ -374,7 +376,12 @@ class VoiceUser(User):
             failed = ServerError(f"reply failed: {error.get('code')}")
             self._fire("voice turn: reply done", spoke_until, failed, at=done[0])
         else:
-            self._fire("voice turn: reply done", spoke_until, at=done[0])
+            stages = self.socket.wait_for(
+                lambda _, m: m.get("type") == "turn" and m.get("turn_id") == turn_id, 5
+            )
+            timings = stages[1].get("timings", {}) if stages else {}
+            server = {k: timings[k] for k in SERVER_STAGES if k in timings}
+            self._fire("voice turn: reply done", spoke_until, at=done[0], **server)
 
 
 # --- every request, for exact percentiles ----------------------------------------------
@@ -394,8 +401,9 @@ def _record(
     sample = {"type": request_type, "name": name, "ms": round(response_time, 1)}
     if exception is not None:
         sample["error"] = f"{type(exception).__name__}: {exception}"
-    if context and "mic_late_ms" in context:
-        sample["mic_late_ms"] = context["mic_late_ms"]
+    for key in ("mic_late_ms", *SERVER_STAGES):
+        if context and key in context:
+            sample[key] = context[key]
     _samples.append(sample)
 
 
