@@ -73,6 +73,7 @@ def run_locust(
 ) -> list[dict[str, Any]]:
     """Run the kit headless in a child process; every request it made, as recorded."""
     samples = workdir / "samples.jsonl"
+    samples.unlink(missing_ok=True)  # the kit appends
     command = [
         sys.executable,
         "-m",

@@ -83,7 +83,7 @@ def _options(parser: Any) -> None:
     parser.add_argument(
         "--samples-out",
         default="",
-        help="write every request (type, name, ms, error) as JSON lines to this file",
+        help="append every request (type, name, ms, error) as JSON lines to this file",
     )
 
 
@@ -410,6 +410,6 @@ def _record(
 @events.quitting.add_listener
 def _write_samples(environment: Environment, **_: Any) -> None:
     path = environment.parsed_options.samples_out if environment.parsed_options else ""
-    if path:
-        with open(path, "w", encoding="utf-8") as out:
+    if path:  # appended: with --processes, each worker adds what its users did
+        with open(path, "a", encoding="utf-8") as out:
             out.writelines(json.dumps(sample) + "\n" for sample in _samples)
