@@ -57,7 +57,7 @@ def warm(url: str) -> None:
     measured ones are not the first the process answers."""
     with httpx.Client(base_url=url, timeout=120, headers={"X-Client-ID": "load-warm"}) as http:
         upload = {"file": ("english.wav", (FIXTURES / "english.wav").read_bytes(), "audio/wav")}
-        http.post("/api/voice", params={"audio": "none"}, files=upload).raise_for_status()
+        http.post("/api/voice", params={"audio": "wav"}, files=upload).raise_for_status()
         http.post("/api/command", json={"text": "tell me a joke"}).raise_for_status()
 
 

@@ -174,7 +174,7 @@ class RestUser(HttpUser):
         question = self._say()
         self.client.post(
             "/api/voice",
-            params={"audio": "none"},
+            params={"audio": "wav"},
             files={"file": ("question.wav", question.wav, "audio/wav")},
             data={"client_id": self.client_id},
             name="/api/voice",
