@@ -92,11 +92,15 @@ def _options(parser: Any) -> None:
 _serial = itertools.count(1)
 
 
+def _option(environment: Environment, name: str) -> str:
+    return str(getattr(environment.parsed_options, name, "") or "")
+
+
 def _caller(environment: Environment, kind: str) -> tuple[str, dict[str, str]]:
     """(client id, auth headers) of the next simulated user."""
     number = next(_serial)
     client_id = f"load-{kind}-{number}"
-    keys = [k.strip() for k in environment.parsed_options.ballsy_api_key.split(",") if k.strip()]
+    keys = [k.strip() for k in _option(environment, "ballsy_api_key").split(",") if k.strip()]
     if keys:
         return client_id, {"Authorization": f"Bearer {keys[number % len(keys)]}"}
     return client_id, {"X-Client-ID": client_id}
@@ -193,7 +197,7 @@ class RestUser(HttpUser):
     @task(1)
     def chat_completion(self) -> None:
         body = {
-            "model": self.environment.parsed_options.chat_model,
+            "model": _option(self.environment, "chat_model") or "local",
             "messages": [{"role": "user", "content": random.choice(LLM_QUESTIONS)}],
             "max_tokens": 64,
         }
@@ -326,7 +330,7 @@ class VoiceUser(User):
         self._fire("voice: server error", time.perf_counter(), error)
 
     def _connect(self) -> None:
-        url = f"{self.host.replace('http', 'ws', 1)}/ws/voice/{self.client_id}"
+        url = f"{str(self.host).replace('http', 'ws', 1)}/ws/voice/{self.client_id}"
         started = time.perf_counter()
         try:
             ws = connect(url, additional_headers=self.headers, open_timeout=30)
@@ -369,12 +373,12 @@ class VoiceUser(User):
             REPLY_DONE_WITHIN_S,
         )
         if done is None:
-            failed = TimeoutError(f"no reply_done within {REPLY_DONE_WITHIN_S:.0f} s")
-            self._fire("voice turn: reply done", spoke_until, failed)
+            late = TimeoutError(f"no reply_done within {REPLY_DONE_WITHIN_S:.0f} s")
+            self._fire("voice turn: reply done", spoke_until, late)
         elif done[1].get("status") == "failed":
             error = done[1].get("error") or {}
-            failed = ServerError(f"reply failed: {error.get('code')}")
-            self._fire("voice turn: reply done", spoke_until, failed, at=done[0])
+            broken = ServerError(f"reply failed: {error.get('code')}")
+            self._fire("voice turn: reply done", spoke_until, broken, at=done[0])
         else:
             stages = self.socket.wait_for(
                 lambda _, m: m.get("type") == "turn" and m.get("turn_id") == turn_id, 5
@@ -409,7 +413,7 @@ def _record(
 
 @events.quitting.add_listener
 def _write_samples(environment: Environment, **_: Any) -> None:
-    path = environment.parsed_options.samples_out if environment.parsed_options else ""
+    path = _option(environment, "samples_out")
     if path:  # appended: with --processes, each worker adds what its users did
         with open(path, "a", encoding="utf-8") as out:
             out.writelines(json.dumps(sample) + "\n" for sample in _samples)
