@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
-from ballsy.scheduling import FairQueue, Lane, WorkTag, current_work, in_lane, work_for
+from ballsy.scheduling import (
+    LEAD_WORK,
+    FairQueue,
+    Lane,
+    LeadWork,
+    WorkTag,
+    current_work,
+    in_lane,
+    lead_call,
+    work_for,
+)
 
 
 def take_all(queue: FairQueue[str], count: int) -> list[str]:
@@ -65,3 +76,29 @@ async def test_the_tag_follows_tasks_and_lanes_are_scoped() -> None:
     assert lead == WorkTag("alice", Lane.LEAD)
     assert later == own == WorkTag("alice", Lane.INTERACTIVE)
     assert current_work().owner == ""  # the caller's context was never touched
+
+
+def test_lead_calls_are_counted_across_threads_and_others_are_not() -> None:
+    lead = LeadWork()
+    with lead_call(WorkTag("u", Lane.INTERACTIVE)):
+        assert not LEAD_WORK.busy
+    entered, leave = threading.Event(), threading.Event()
+
+    def transcribe() -> None:
+        with lead.running():
+            entered.set()
+            leave.wait(5)
+
+    worker = threading.Thread(target=transcribe)
+    worker.start()
+    assert entered.wait(5) and lead.busy
+    started = time.monotonic()
+    lead.hold_back(0.05)  # bounded: the lead call is still running
+    assert lead.busy and time.monotonic() - started >= 0.04
+    leave.set()
+    lead.hold_back(5)  # returns as soon as it ends
+    worker.join()
+    assert not lead.busy
+    with lead_call(WorkTag("u", Lane.LEAD)):
+        assert LEAD_WORK.busy
+    assert not LEAD_WORK.busy

@@ -67,6 +67,57 @@ def in_lane(lane: Lane) -> Iterator[None]:
             _current.reset(token)
 
 
+class LeadWork:
+    """How many model calls on the path to a reply's first audio are running right now,
+    on any of the shared models (the speech runtime's threads, the end-of-turn model).
+
+    Lanes order work *inside* each model's queue; this carries the priority *across*
+    them. On a CPU box the models share the cores, so while a user's turn is being
+    transcribed the local LLM holds back token steps that are not themselves first
+    clauses (:meth:`hold_back`), and the transcription gets the whole machine — for a
+    bounded time, so the rest of the replies never stalls for longer than that.
+    """
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._lock = threading.Condition()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if not self._running:
+                    self._lock.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    def hold_back(self, most_s: float) -> None:
+        """Wait until no lead call is running, or ``most_s`` at most."""
+        with self._lock:
+            self._lock.wait_for(lambda: not self._running, timeout=most_s)
+
+
+LEAD_WORK = LeadWork()
+"""The process's lead calls (the speech runtime and the turn model report theirs)."""
+
+
+@contextlib.contextmanager
+def lead_call(tag: WorkTag) -> Iterator[None]:
+    """Count the model call made inside as lead work when ``tag`` is in ``Lane.LEAD``."""
+    if tag.lane is Lane.LEAD:
+        with LEAD_WORK.running():
+            yield
+    else:
+        yield
+
+
 class RoundRobin:
     """Turn order between owners: the one served longest ago goes first.
 

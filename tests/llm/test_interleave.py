@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ballsy.llm.interleave import TokenScheduler, lead_done
-from ballsy.scheduling import Lane, WorkTag
+from ballsy.llm.interleave import LEAD_HOLD_S, TokenScheduler, lead_done
+from ballsy.scheduling import Lane, LeadWork, WorkTag
 
 
 class FakeReply:
@@ -147,6 +147,34 @@ def test_one_users_backlog_leaves_a_context_for_a_newcomer(gate: Gate) -> None:
         reply.cancelled.set()
     for reply in flood:
         assert reply.done.wait(10)
+    scheduler.close()
+
+
+def test_while_a_turn_is_transcribed_only_first_clauses_advance(gate: Gate) -> None:
+    log: list[str] = []
+    lead = LeadWork()
+    scheduler = TokenScheduler(parallel=4, load=gate, fork=fork, lead=lead)
+    rest = FakeReply(log, "rest", "a", tokens=10**7, lead=0)
+    scheduler.submit(rest)
+    gate.open.set()
+    deadline = time.monotonic() + 10
+    while not log and time.monotonic() < deadline:
+        time.sleep(0.001)
+    with lead.running():  # another model works on someone's first audio
+        started = time.monotonic()
+        time.sleep(0.05)
+        before = len(log)
+        first = FakeReply(log, "first", "b", tokens=3, lead=3)
+        scheduler.submit(first)
+        assert first.done.wait(10)  # a first clause still goes on ...
+        assert log[before:] == ["first"] * 3  # ... while the rest of the other waits,
+        while len(log) == before + 3 and time.monotonic() - started < 5:
+            time.sleep(0.005)
+        resumed_after = time.monotonic() - started
+    # ... for LEAD_HOLD_S at most: then it goes on even though the lead work does not end.
+    assert LEAD_HOLD_S * 0.8 <= resumed_after < LEAD_HOLD_S + 1
+    rest.cancelled.set()
+    assert rest.done.wait(10)
     scheduler.close()
 
 

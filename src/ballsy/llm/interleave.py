@@ -16,7 +16,11 @@ time the most urgent:
    with ten replies in progress gets one step in two, not ten in eleven;
 3. then arrival order.
 
-Background work (``Lane.BACKGROUND``) only runs when nothing interactive can. A reply
+Background work (``Lane.BACKGROUND``) only runs when nothing interactive can. And
+while another shared model runs lead work (a user's turn being transcribed:
+:data:`~ballsy.scheduling.LEAD_WORK`), only first clauses are advanced, for up to
+``LEAD_HOLD_S``: on a CPU box the LLM thread would otherwise take a core from the
+transcription that the next reply waits for. A reply
 that finds every context busy waits for one; while it waits, it cannot be served —
 a freed context goes to the most urgent waiting reply by the same order, and the last
 free context only to a user who holds none (so one user has at most
@@ -31,12 +35,13 @@ import ctypes
 import itertools
 import re
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ballsy.observability.logging import get_logger
-from ballsy.scheduling import Lane, RoundRobin, WorkTag
+from ballsy.scheduling import LEAD_WORK, Lane, LeadWork, RoundRobin, WorkTag
 
 log = get_logger("ballsy.llm.interleave")
 
@@ -46,6 +51,10 @@ LEAD_MIN_CLAUSE_WORDS = 5
 """A clause this long may be spoken on its own (as ``realtime.session.sentences`` does)."""
 LEAD_MAX_TOKENS = 32
 """A first piece longer than this gets no more priority than the rest of a reply."""
+LEAD_HOLD_S = 0.5
+"""While another model works on a turn's first audio (a transcription), other replies'
+steps wait — first clauses go on — for at most this long per run of such work."""
+HOLD_POLL_S = 0.01
 
 
 def lead_done(text: str, tokens: int) -> bool:
@@ -154,14 +163,18 @@ class TokenScheduler:
         parallel: int,
         load: Callable[[Any], Any],
         fork: Callable[[Any], Any] = sibling_context,
+        lead: LeadWork = LEAD_WORK,
     ) -> None:
         """``load(model)``: the model's first context (its loaded ``Llama``);
-        ``fork(llama)``: another context over the same weights, with a ``close()``."""
+        ``fork(llama)``: another context over the same weights, with a ``close()``;
+        ``lead``: the lead calls of the other shared models, which hold back this
+        scheduler's other steps (:class:`~ballsy.scheduling.LeadWork`)."""
         if parallel < 1:
             raise ValueError("parallel must be >= 1")
         self.parallel = parallel
         self._load = load
         self._fork = fork
+        self._lead = lead
         self._contexts: dict[Hashable, list[_Context]] = {}
         self._entries: list[_Entry] = []
         self._order = RoundRobin()
@@ -207,14 +220,24 @@ class TokenScheduler:
     # --- the scheduler thread --------------------------------------------------------
 
     def _serve(self) -> None:
+        held_since: float | None = None  # when the current run of lead calls began
         while True:
             with self._wake:
-                while (entry := self._choose()) is None:
-                    if self._closed:
-                        return
-                    self._wake.wait()
                 if self._closed:
                     return
+                lead_only = False
+                if self._lead.busy:
+                    held_since = held_since if held_since is not None else time.monotonic()
+                    lead_only = time.monotonic() - held_since < LEAD_HOLD_S
+                else:
+                    held_since = None
+                entry = self._choose(lead_only=lead_only)
+                if entry is None and not (lead_only and self._entries):
+                    self._wake.wait()
+                    continue
+            if entry is None:  # only other work waits, and a turn is being transcribed
+                self._lead.hold_back(HOLD_POLL_S)
+                continue
             if not entry.started and not self._bind(entry):
                 continue
             alive = entry.generation.step()
@@ -263,7 +286,7 @@ class TokenScheduler:
         if entry.context is not None and entry.context.running is entry.generation:
             entry.context.running = None
 
-    def _choose(self) -> _Entry | None:
+    def _choose(self, *, lead_only: bool = False) -> _Entry | None:
         """The most urgent reply that can run now (lock held). A waiting reply is
         given a free context here (or leave to make one) before it is returned."""
         best: tuple[tuple[int, int, int], _Entry] | None = None
@@ -271,7 +294,10 @@ class TokenScheduler:
             if entry.context is None and not self._can_place(entry.generation):
                 continue
             generation = entry.generation
-            key = self._order.key(self._lane(generation), generation.tag.owner, entry.arrival)
+            lane = self._lane(generation)
+            if lead_only and lane is not Lane.LEAD:
+                continue
+            key = self._order.key(lane, generation.tag.owner, entry.arrival)
             if best is None or key < best[0]:
                 best = (key, entry)
         if best is None:

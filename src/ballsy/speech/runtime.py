@@ -29,7 +29,7 @@ from ballsy.config import Settings
 from ballsy.errors import BallsyError, ModelUnavailable, ServiceBusy
 from ballsy.observability import metrics
 from ballsy.observability.logging import get_logger
-from ballsy.scheduling import FairQueue, current_work
+from ballsy.scheduling import FairQueue, WorkTag, current_work, lead_call
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -37,7 +37,7 @@ Ts = TypeVarTuple("Ts")
 log = get_logger("ballsy.speech.runtime")
 
 
-_Call = tuple[Future[Any], Callable[[], Any]]
+_Call = tuple[Future[Any], Callable[[], Any], WorkTag]
 
 
 class InferenceRuntime:
@@ -104,7 +104,8 @@ class InferenceRuntime:
         future: Future[T] = Future()
         future.add_done_callback(self._job_done)
         try:
-            self._queue.put((future, lambda: fn(*args)), current_work())
+            tag = current_work()
+            self._queue.put((future, lambda: fn(*args), tag), tag)
         except RuntimeError as exc:  # closed between the check and here
             future.cancel()
             raise ServiceBusy("the inference runtime is shutting down") from exc
@@ -112,11 +113,12 @@ class InferenceRuntime:
 
     def _work(self) -> None:
         while (call := self._queue.get()) is not None:
-            future, fn = call
+            future, fn, tag = call
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                result = fn()
+                with lead_call(tag):
+                    result = fn()
             except BaseException as exc:  # handed to the awaiting caller
                 future.set_exception(exc)
             else:
@@ -130,7 +132,7 @@ class InferenceRuntime:
         """Refuse new work, drop queued jobs and wait for running ones to finish."""
         with self._lock:
             self._closed = True
-        for future, _fn in self._queue.close():
+        for future, _fn, _tag in self._queue.close():
             future.cancel()
         for thread in self._threads:
             await asyncio.to_thread(thread.join)

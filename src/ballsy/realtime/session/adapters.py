@@ -27,6 +27,7 @@ from ballsy.realtime.session.ports import (
     Transcription,
     Voice,
 )
+from ballsy.scheduling import LEAD_WORK
 from ballsy.speech.service import SpeechService
 from ballsy.speech.stt import STT_SAMPLE_RATE, UtteranceDecoding
 from ballsy.speech.turn_model import shared_smart_turn
@@ -154,9 +155,11 @@ class SmartTurnJudge:
     """The Smart Turn model (shared by the process, loaded on first use)."""
 
     async def completion(self, audio: FloatArray) -> float:
-        return await asyncio.get_running_loop().run_in_executor(
-            _TURN_THREADS, lambda: shared_smart_turn().completion(audio)
-        )
+        def judge() -> float:
+            with LEAD_WORK.running():  # on the path to the reply's first audio
+                return shared_smart_turn().completion(audio)
+
+        return await asyncio.get_running_loop().run_in_executor(_TURN_THREADS, judge)
 
 
 class VoiceTurnLimiter:
