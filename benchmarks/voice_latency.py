@@ -9,10 +9,12 @@ Latency runs from the true end of speech to the first audio frame received. Per 
 p50/p95 overall and for the skill and LLM paths, hesitations (a 600–800 ms pause
 mid-sentence) and how often they were cut off, word error rate of the transcripts,
 the typed stage timings, speculative-reply hit rate and wasted seconds, CPU-s per
-turn. Also N concurrent talking sessions and idle connections. Results: JSON + PNG.
+turn. Also N concurrent talking sessions (each a user of its own: p50/p95/max, CPU-s
+per turn, and the largest N whose p95 stays under 1.5 s) and idle connections.
+Results: JSON + PNG.
 
     .venv/bin/python -m benchmarks.voice_latency [--turns 40] [--hesitations 10]
-        [--modes semantic,fixed] [--sessions 1,5,10] [--idle 1000]
+        [--modes semantic,fixed] [--sessions 1,2,5,10,20] [--idle 1000]
         [--baseline-src /path/to/older/checkout/src]
 
 ``--baseline-src`` adds a server running another checkout's ``src`` (same venv), so a
@@ -154,6 +156,38 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+async def concurrency(
+    url: str, pid: int, audio: list[np.ndarray], sessions: list[int]
+) -> dict[str, dict[str, Any]]:
+    """N users talking at once (3 questions each): latency, CPU-s per answered turn."""
+    out: dict[str, dict[str, Any]] = {}
+    for n in sessions:
+        cpu_at = cpu_seconds(pid)
+        per_session = await asyncio.gather(
+            *(talk(url, f"c{n}-{i}", audio[i % 3 :: 3][:3]) for i in range(n))
+        )
+        flat = [t["latency_ms"] for s in per_session for t in s if "latency_ms" in t]
+        out[str(n)] = {
+            **summarize(flat),
+            "unanswered": sum(len(s) for s in per_session) - len(flat),
+            "cpu_s_per_turn": round((cpu_seconds(pid) - cpu_at) / max(1, len(flat)), 3),
+        }
+        print(f"{n} sessions: {out[str(n)]}")
+    return out
+
+
+def largest_under(figures: dict[str, dict[str, Any]], p95_ms: float) -> int:
+    """The most sessions whose every turn was answered with p95 under ``p95_ms``."""
+    return max(
+        (
+            int(n)
+            for n, f in figures.items()
+            if f.get("n") and f["p95_ms"] < p95_ms and not f["unanswered"]
+        ),
+        default=0,
+    )
+
+
 async def conversation(
     urls: dict[str, tuple[str, int]], items: list[Utterance]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -210,13 +244,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         first_url, first_pid = next(iter(urls.values()))
         audio = [item.audio for item in items if item.pause_at_s is None]
-        for n in args.sessions:
-            per_session = await asyncio.gather(
-                *(talk(first_url, f"c{n}-{i}", audio[i % 3 :: 3][:3]) for i in range(n))
-            )
-            flat = [t["latency_ms"] for s in per_session for t in s if "latency_ms" in t]
-            results["concurrency"][str(n)] = summarize(flat)
-            print(f"{n} sessions: {results['concurrency'][str(n)]}")
+        results["concurrency"] = await concurrency(first_url, first_pid, audio, args.sessions)
+        results["largest_sessions_p95_under_1_5_s"] = largest_under(results["concurrency"], 1500)
+        if "baseline" in urls:  # the older code under the same load, in the same run
+            url, pid = urls["baseline"]
+            results["baseline_concurrency"] = await concurrency(url, pid, audio, args.sessions)
         if args.idle:
             results["idle"] = await idle_load(first_url, first_pid, args.idle)
         results["server_peak_rss_mb"] = round(peak_rss_mb(first_pid), 1)
@@ -230,7 +262,7 @@ def main() -> None:
     parser.add_argument(
         "--modes", default="semantic,fixed", help="turn detection per server: semantic, fixed"
     )
-    parser.add_argument("--sessions", default="1,5,10")
+    parser.add_argument("--sessions", default="1,2,5,10,20")
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--baseline-src", default=None, help="another checkout's src/ to compare")
     args = parser.parse_args()
@@ -248,7 +280,13 @@ def main() -> None:
     }
     print(
         json.dumps(
-            {"modes": summary, "concurrency": results["concurrency"], "idle": results.get("idle")},
+            {
+                "modes": summary,
+                "concurrency": results["concurrency"],
+                "largest_sessions_p95_under_1_5_s": results["largest_sessions_p95_under_1_5_s"],
+                "baseline_concurrency": results.get("baseline_concurrency"),
+                "idle": results.get("idle"),
+            },
             indent=2,
         )
     )
