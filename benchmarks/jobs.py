@@ -15,7 +15,8 @@ In one run, on recordings built from the fixture clips (``long_recording``):
 
 ``--batch-sizes 8,2`` instead compares ``JOB_BATCH_SIZE`` values on the longest
 recording only (runs alternate, twice each, so a shared machine's drift hits all):
-throughput, WER and progress gaps — the cost of finer progress.
+throughput, WER and progress gaps — the cost of finer progress
+(results: ``jobs_batch_sizes_8_2.json``).
 
     .venv/bin/python benchmarks/jobs.py [--sizes 5,15,30] [--quick] [--batch-size 8]
     .venv/bin/python benchmarks/jobs.py --sizes 30 --batch-sizes 8,4,2
@@ -264,7 +265,8 @@ def compare_batch_sizes(wav: Path, reference: Path, batches: list[int], name: st
         print(f"  batch {batch:2d}: mean {seconds:.1f} s "
               f"({summary[str(batch)]['slower_than_first_pct']:+.1f} % vs batch {batches[0]}), "
               f"max gap {summary[str(batch)]['progress_gap_max_s']} s", flush=True)  # fmt: skip
-    save("jobs_batch_sizes", {"recording": name, "model": "tiny.en int8", "batch_sizes": summary})
+    results = {"recording": name, "model": "tiny.en int8", "batch_sizes": summary}
+    save("jobs_batch_sizes_" + "_".join(map(str, batches)), results)
 
 
 # --- main ---------------------------------------------------------------------------------
