@@ -85,6 +85,24 @@ async def test_settle_drops_what_is_pending_and_waits_for_an_update_under_way() 
     assert shown == [1.0]
 
 
+async def test_settle_does_not_swallow_the_callers_cancellation() -> None:
+    """A worker shutting down mid-commit still stops: only the update task is quiet."""
+    release = asyncio.Event()
+
+    async def show(processed: float, segments: int) -> None:
+        await release.wait()
+
+    live = LiveProgress(asyncio.get_running_loop(), show, interval=0.0)
+    live.report(1.0, 1)
+    await asyncio.sleep(0.01)  # the update is under way, blocked
+    settling = asyncio.create_task(live.settle())
+    await asyncio.sleep(0.01)
+    settling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await settling
+    live.close()
+
+
 # --- a real job: tiny.en on real speech ---------------------------------------------------
 
 

@@ -136,8 +136,9 @@ class LiveProgress:
             return
         if not self._showing:
             task.cancel()  # only sleeping towards the next update
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # wait(), not ``await task``: the task's own cancellation is not ours to raise,
+        # and a cancellation of the caller must still get through.
+        await asyncio.wait([task])
 
     def close(self) -> None:
         self._pending = None
