@@ -8,17 +8,25 @@ In one run, on recordings built from the fixture clips (``long_recording``):
    Ballsy's job pipeline with ``JOB_DECODER=batched`` and ``sequential`` — wall time,
    audio-seconds per second, WER;
 2. **peak RSS** of a worker process running a 5-, 15- and 30-minute job (target: flat);
-3. **progress updates per minute** of those jobs;
+3. **progress updates** of those jobs: per minute, and the longest wall-time gap
+   between two (from the job's start to its end; the target is ≤ 2 s);
 4. **a 3-second job submitted behind a long one**: its submit-to-done time, and the
    latency of a voice transcription while the long job runs (realtime priority).
 
-    .venv/bin/python benchmarks/jobs.py [--sizes 5,15,30] [--quick]
+``--batch-sizes 8,2`` instead compares ``JOB_BATCH_SIZE`` values on the longest
+recording only (runs alternate, twice each, so a shared machine's drift hits all):
+throughput, WER and progress gaps — the cost of finer progress
+(results: ``jobs_batch_sizes_8_2.json``).
+
+    .venv/bin/python benchmarks/jobs.py [--sizes 5,15,30] [--quick] [--batch-size 8]
+    .venv/bin/python benchmarks/jobs.py --sizes 30 --batch-sizes 8,4,2
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
@@ -27,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ballsy.config import Settings
 from benchmarks._common import FIXTURES, long_recording, save, wer, write_wav
 
 CHILD = "--child"
@@ -35,7 +44,7 @@ CHILD = "--child"
 # --- child: one job in a fresh worker process ------------------------------------------
 
 
-async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
+async def _run_job(wav: Path, reference: str, decoder: str, batch_size: int) -> dict[str, Any]:
     from ballsy.config import Settings
     from ballsy.jobs.options import JobEvent, JobOptions
     from ballsy.jobs.service import JobService
@@ -48,7 +57,12 @@ async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
     # JOB_NICE=0: the raw baseline runs at normal priority too, so a busy shared
     # machine slows both alike (niceness only decides who wins under contention).
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data, database_url=None, job_decoder=decoder, job_nice=0
+        _env_file=None,
+        data_dir=data,
+        database_url=None,
+        job_decoder=decoder,
+        job_batch_size=batch_size,
+        job_nice=0,
     )
     database = Database(settings)
     await database.migrate()
@@ -65,17 +79,19 @@ async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
         user.id, chunks(), filename=wav.name, options=JobOptions(model="tiny.en"), dispatch=False
     )
     await service.lane.run(service.lane.slot("tiny.en").get)  # model load is not job time
-    events: list[JobEvent] = []
+    events: list[tuple[float, JobEvent]] = []
     started = time.perf_counter()
-    status = await service.run_here(view.id, events.append)
+    status = await service.run_here(view.id, lambda e: events.append((time.perf_counter(), e)))
     seconds = time.perf_counter() - started
     text = await service.result(ALL_USERS, view.id, "txt")
     done = await service.get(ALL_USERS, view.id)
     await service.close()
     await database.dispose()
-    running = [e for e in events if e.status == "running"]
+    running = [t for t, e in events if e.status == "running"]
+    gaps = sorted(b - a for a, b in itertools.pairwise([started, *running, started + seconds]))
     return {
         "status": status,
+        "batch_size": batch_size,
         "audio_s": done.duration,
         "seconds": round(seconds, 2),
         "audio_s_per_s": round((done.duration or 0) / seconds, 1),
@@ -83,6 +99,9 @@ async def _run_job(wav: Path, reference: str, decoder: str) -> dict[str, Any]:
         "chunks": done.chunks_done,
         "progress_updates": len(running),
         "progress_updates_per_min": round(len(running) / (seconds / 60), 1),
+        "progress_gap_median_s": round(gaps[len(gaps) // 2], 2),
+        "progress_gap_p95_s": round(gaps[int(0.95 * (len(gaps) - 1))], 2),
+        "progress_gap_max_s": round(gaps[-1], 2),
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -95,14 +114,15 @@ def _peak_rss_mb() -> float:
 
 
 def child_main(argv: list[str]) -> None:
-    wav, reference_file, decoder = Path(argv[0]), Path(argv[1]), argv[2]
-    result = asyncio.run(_run_job(wav, reference_file.read_text(), decoder))
+    wav, reference_file, decoder, batch = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
+    result = asyncio.run(_run_job(wav, reference_file.read_text(), decoder, batch))
     print(json.dumps(result))
 
 
-def run_child(wav: Path, reference: Path, decoder: str) -> dict[str, Any]:
+def run_child(wav: Path, reference: Path, decoder: str, batch_size: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.jobs", CHILD, str(wav), str(reference), decoder],
+        [sys.executable, "-m", "benchmarks.jobs", CHILD, str(wav), str(reference), decoder,
+         str(batch_size)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -217,6 +237,38 @@ async def short_job_behind_long(long_wav: Path, short_wav: Path) -> dict[str, An
     }
 
 
+# --- batch size: speed versus progress granularity --------------------------------------
+
+
+def compare_batch_sizes(wav: Path, reference: Path, batches: list[int], name: str) -> None:
+    print(f"jobs on the {name} recording at JOB_BATCH_SIZE {batches}, alternating", flush=True)
+    runs: dict[int, list[dict[str, Any]]] = {b: [] for b in batches}
+    for _ in range(2):
+        for batch in batches:
+            job = run_child(wav, reference, "batched", batch)
+            runs[batch].append(job)
+            print(f"  batch {batch:2d}  {job['seconds']:7.1f} s  {job['audio_s_per_s']:5.1f}x  "
+                  f"WER {job['wer']:.3f}  gaps: median {job['progress_gap_median_s']} s  "
+                  f"p95 {job['progress_gap_p95_s']} s  max {job['progress_gap_max_s']} s",
+                  flush=True)  # fmt: skip
+    base = sum(j["seconds"] for j in runs[batches[0]]) / 2
+    summary = {}
+    for batch, jobs in runs.items():
+        seconds = sum(j["seconds"] for j in jobs) / 2
+        summary[str(batch)] = {
+            "seconds_mean": round(seconds, 2),
+            "slower_than_first_pct": round((seconds / base - 1) * 100, 1),
+            "wer": jobs[0]["wer"],
+            "progress_gap_max_s": max(j["progress_gap_max_s"] for j in jobs),
+            "runs": jobs,
+        }
+        print(f"  batch {batch:2d}: mean {seconds:.1f} s "
+              f"({summary[str(batch)]['slower_than_first_pct']:+.1f} % vs batch {batches[0]}), "
+              f"max gap {summary[str(batch)]['progress_gap_max_s']} s", flush=True)  # fmt: skip
+    results = {"recording": name, "model": "tiny.en int8", "batch_sizes": summary}
+    save("jobs_batch_sizes_" + "_".join(map(str, batches)), results)
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -224,7 +276,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="5,15,30", help="Job lengths in minutes.")
     parser.add_argument("--quick", action="store_true", help="Skip the sequential decoder run.")
+    parser.add_argument("--batch-size", type=int, default=None, help="JOB_BATCH_SIZE of the jobs.")
+    parser.add_argument(
+        "--batch-sizes", default="", help="Only compare these JOB_BATCH_SIZE values (e.g. 8,2)."
+    )
     args = parser.parse_args()
+    batch_size = args.batch_size or Settings.model_fields["job_batch_size"].default
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="ballsy-bench-"))
     recordings: dict[int, tuple[Path, Path, Any]] = {}
@@ -235,19 +292,29 @@ def main() -> None:
         reference.write_text(text)
         recordings[minutes] = (wav, reference, audio)
     longest = max(sizes)
-    results: dict[str, Any] = {"sizes_min": sizes, "model": "tiny.en int8", "jobs": {}}
+    if args.batch_sizes:
+        batches = [int(b) for b in args.batch_sizes.split(",")]
+        compare_batch_sizes(*recordings[longest][:2], batches, f"{longest}min")
+        return
+    results: dict[str, Any] = {
+        "sizes_min": sizes,
+        "model": "tiny.en int8",
+        "batch_size": batch_size,
+        "jobs": {},
+    }
 
     print(f"jobs (batched) on {sizes} min recordings", flush=True)
     for minutes in sizes:
         wav, reference, _ = recordings[minutes]
-        job = run_child(wav, reference, "batched")
+        job = run_child(wav, reference, "batched", batch_size)
         results["jobs"][f"{minutes}min"] = job
         print(f"  {minutes:3d} min  {job['seconds']:7.1f} s  {job['audio_s_per_s']:5.1f}x  "
               f"WER {job['wer']:.3f}  RSS {job['peak_rss_mb']} MiB  "
-              f"{job['progress_updates_per_min']} updates/min", flush=True)  # fmt: skip
+              f"{job['progress_updates_per_min']} updates/min  "
+              f"gap max {job['progress_gap_max_s']} s", flush=True)  # fmt: skip
     if not args.quick:
         wav, reference, _ = recordings[longest]
-        results["job_sequential_decoder"] = run_child(wav, reference, "sequential")
+        results["job_sequential_decoder"] = run_child(wav, reference, "sequential", batch_size)
         print(f"  sequential decoder: {results['job_sequential_decoder']}", flush=True)
 
     print(f"raw faster-whisper on the {longest} min recording", flush=True)
@@ -256,7 +323,7 @@ def main() -> None:
     # The longest job once more, after the raw runs: load on a shared machine drifts, and
     # the ratio uses the mean of the job runs on either side of the raw ones.
     wav, reference, _ = recordings[longest]
-    again = run_child(wav, reference, "batched")
+    again = run_child(wav, reference, "batched", batch_size)
     results["job_longest_repeat"] = again
     print(f"  job again: {again['seconds']:7.1f} s  {again['audio_s_per_s']:5.1f}x", flush=True)
     job = results["jobs"][f"{longest}min"]

@@ -139,6 +139,8 @@ async def test_kill_9_mid_job_resumes_from_the_last_chunk(
     segments = segments_of(chunks)
     for before, after in itertools.pairwise(segments):
         assert before.start <= before.end <= after.start, (before, after)
+    # The killed worker's live progress inside its unfinished chunk is not counted again.
+    assert job.segments_done == len(segments)
 
     # The same recording transcribed in one go by a worker like the two above: the same
     # transcript. (A worker process, not this one: decoding is deterministic for a given

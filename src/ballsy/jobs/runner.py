@@ -7,6 +7,13 @@ either all of a chunk or none of it. The next worker (after the lease runs out)
 reads the last chunk's ``end_sample`` and decodes on from exactly there, and
 ``iter_chunks`` cuts the same chunks from that point as the first run would have, so
 the finished transcript has no gap, no overlap and no duplicate.
+
+Between commits, progress moves live: as the decoder places segments, the job row's
+``processed_seconds`` and ``segments_done`` are updated (at most once per
+``LIVE_PROGRESS_SECONDS``, while the lease is ours) and an event goes out. Those
+values are a display only. The committed chunks stay the truth: a resumed attempt
+starts from the last chunk's end and counts its segments again, so after a crash the
+shown progress may step back to where the last chunk ended.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ from ballsy.errors import (
 )
 from ballsy.jobs.chunking import RATE, ChunkAudio, iter_chunks, probe_media, vad_speech_finder
 from ballsy.jobs.context import JobContext
-from ballsy.jobs.decoder import transcribe_chunk
-from ballsy.jobs.events import EventSink, ProgressSink
+from ballsy.jobs.decoder import DecodeProgress, transcribe_chunk
+from ballsy.jobs.events import EventSink, LiveProgress, ProgressSink
 from ballsy.jobs.options import MEDIA_TYPES, JobOptions, JobStatus
 from ballsy.jobs.queue.base import Heartbeat
 from ballsy.jobs.results import JobView, build_transcript, render, segment_to_json, segments_of
@@ -47,6 +54,9 @@ log = get_logger("ballsy.jobs.runner")
 # Errors that retrying cannot fix: the job fails at once, with this message.
 PERMANENT = (UnsupportedMedia, InvalidInput, AudioTooLong, UnknownModel, PayloadTooLarge)
 INTERNAL_ERROR_MESSAGE = "the transcription failed on the server"
+# Live progress: at most one row update and event per this many seconds while a chunk
+# decodes (the decoder reports every segment batch, which may come faster).
+LIVE_PROGRESS_SECONDS = 1.0
 Requeue = Callable[[str, int, datetime], Awaitable[None]]
 
 
@@ -127,25 +137,32 @@ class JobRunner:
         options = JobOptions.from_json(job.options)
         slot = self.lane.slot(options.model, seat)
         started = time.monotonic()
+        last = await self._resume_point(job)
         job.timings = {
             **job.timings,
             "attempt_started_at": utcnow().isoformat(),
             "attempt_from_s": job.processed_seconds,
         }
-        await self._update(job, timings=job.timings)
+        await self._update(
+            job,
+            timings=job.timings,
+            processed_seconds=job.processed_seconds,
+            segments_done=job.segments_done,
+        )
         async with self.media.local_copy(job.media_key) as path:
             if job.duration is None and job.chunks_done == 0:
                 info = await self.lane.run(probe_media, path, self.settings.job_max_audio_seconds)
                 job.duration = info.duration
                 await self._update(job, duration=info.duration)
-            async with self.database.transaction() as session:
-                last = await JobRepository(session).last_chunk(job.id)
-            resume_at = last.end_sample / RATE if last else 0.0
             log.info(
-                "ballsy.jobs.started", job_id=job.id, attempt=job.attempts, resume_at_s=resume_at
+                "ballsy.jobs.started",
+                job_id=job.id,
+                attempt=job.attempts,
+                resume_at_s=job.processed_seconds,
             )
             await self.lane.run(slot.get)  # loads on a lane thread: low priority inherited
-            transcribe = self._transcriber(slot, options)
+            live = self._live_progress(job, sink, started)
+            transcribe = self._transcriber(slot, options, live.report)
             chunks = iter_chunks(
                 path,
                 chunk_seconds=self.settings.job_chunk_seconds,
@@ -161,22 +178,61 @@ class JobRunner:
                         break
                     self._check_length(chunk)
                     segments, language = await self.lane.run(transcribe, chunk, job.language)
+                    await live.settle()  # no live update may land after the commit
                     await self._commit(job, chunk, segments, language)
                     metrics.JOB_CHUNK_SECONDS.observe(time.monotonic() - began)
                     metrics.JOB_AUDIO_SECONDS.inc(len(chunk.samples) / RATE)
                     sink.emit(job, started)
+                    live.mark_shown()
                     del chunk, segments
                     # Chunk-sized buffers come and go in several threads' malloc arenas;
                     # handing the free pages back each chunk keeps RSS flat over hours.
                     await self.lane.run(release_memory)
             finally:
+                live.close()
                 chunks.close()
         if lost.is_set():
             raise JobLost(job.id)
         return await self._finish(job, options, sink, time.monotonic() - started)
 
+    async def _resume_point(self, job: TranscriptionJob) -> TranscriptionChunk | None:
+        """The last committed chunk; the job's progress set back to what is committed.
+
+        The row may show live progress from a chunk a lost worker never committed.
+        """
+        async with self.database.transaction() as session:
+            repo = JobRepository(session)
+            last = await repo.last_chunk(job.id)
+            job.segments_done = await repo.committed_segments(job.id) if last else 0
+        job.processed_seconds = last.end_sample / RATE if last else 0.0
+        return last
+
+    def _live_progress(
+        self, job: TranscriptionJob, sink: ProgressSink, started: float
+    ) -> LiveProgress:
+        """Shows the decoder's position inside the current chunk: the row, then an event."""
+
+        async def show(position: float, segments: int) -> None:
+            processed = max(job.processed_seconds, position)
+            segments_done = job.segments_done + segments
+            try:
+                async with self.database.transaction() as session:
+                    shown = await JobRepository(session).show_progress(
+                        job.id, self.owner, utcnow(), processed, segments_done
+                    )
+            except Exception as exc:  # a database blip: the next update or commit catches up
+                log.warning(
+                    "ballsy.jobs.live_progress_failed", job_id=job.id, error=type(exc).__name__
+                )
+                return
+            if shown:  # else the job is no longer ours: the commit will find out
+                sink.emit(job, started, processed=processed, segments=segments_done)
+
+        loop = asyncio.get_running_loop()
+        return LiveProgress(loop, show, interval=LIVE_PROGRESS_SECONDS)
+
     def _transcriber(
-        self, slot: ModelSlot[SpeechToText], options: JobOptions
+        self, slot: ModelSlot[SpeechToText], options: JobOptions, on_progress: DecodeProgress
     ) -> Callable[[ChunkAudio, str | None], tuple[list[Segment], str | None]]:
         """Transcribes one chunk in the language found so far (run on a lane thread)."""
         batched = self.settings.job_decoder == "batched"
@@ -185,7 +241,13 @@ class JobRunner:
         def transcribe(chunk: ChunkAudio, language: str | None) -> tuple[list[Segment], str | None]:
             with slot.lease() as engine:
                 return transcribe_chunk(
-                    engine, chunk, options, language, batched=batched, batch_size=batch_size
+                    engine,
+                    chunk,
+                    options,
+                    language,
+                    batched=batched,
+                    batch_size=batch_size,
+                    on_progress=on_progress,
                 )
 
         return transcribe

@@ -157,6 +157,24 @@ class JobRepository:
         )
         return _changed(result)
 
+    async def show_progress(
+        self, job_id: str, owner: str, now: datetime, processed_seconds: float, segments_done: int
+    ) -> bool:
+        """Live progress inside the chunk being decoded: a display, not a resume point.
+
+        Only while the lease is ours; the lease itself is not renewed here.
+        """
+        return await self.update_owned(
+            job_id, owner, now, processed_seconds=processed_seconds, segments_done=segments_done
+        )
+
+    async def committed_segments(self, job_id: str) -> int:
+        """How many segments the job's committed chunks hold (a resumed job's count)."""
+        result = await self.session.execute(
+            select(TranscriptionChunk.segments).where(TranscriptionChunk.job_id == job_id)
+        )
+        return sum(len(data.get("segments", [])) for data in result.scalars())
+
     async def add_chunk(
         self, chunk: TranscriptionChunk, owner: str, now: datetime, lease: float, **progress: Any
     ) -> bool:
