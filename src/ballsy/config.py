@@ -553,12 +553,13 @@ class Settings(BaseSettings):
         "models: more threads gain little and stall badly when speech models share the CPU.",
     )
     local_llm_parallel: int = Field(
-        default=4,
+        default=8,
         ge=1,
         le=64,
         description="Replies the local model works on at once, a token at a time each, "
         "every reply's first clause first and users in turn (docs/architecture.md). Each "
-        "costs one llama.cpp context (~130 MB), made only when needed.",
+        "costs one llama.cpp context (~30 MB idle, ~130 MB busy), made only when needed; "
+        "too few, and a new turn waits for another reply to end.",
     )
 
     local_llm_tools: bool = Field(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ballsy.llm.interleave import LEAD_HOLD_S, TokenScheduler, lead_done
+from ballsy.realtime.session.sentences import SentenceBuffer
 from ballsy.scheduling import Lane, LeadWork, WorkTag
 
 
@@ -107,6 +108,19 @@ def test_every_first_clause_comes_before_the_rest_of_any_reply(gate: Gate) -> No
     leads = log[:12]
     assert sorted(leads) == sorted([f"r{n}" for n in range(4)] * 3)
     assert log.count("r0") == 10 and len(log) == 40
+
+
+def test_first_clauses_arriving_together_are_finished_one_at_a_time(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=4, load=gate, fork=fork)
+    replies = [FakeReply(log, f"r{n}", f"user{n}", tokens=6, lead=3) for n in range(4)]
+    run(scheduler, gate, replies)
+    # Taken in turn token by token, all four first clauses would end at step ~12; one
+    # at a time, the k-th ends at step 3k, and the rest follow.
+    leads = log[:12]
+    assert [leads[i : i + 3] for i in range(0, 12, 3)] == [
+        [name] * 3 for name in dict.fromkeys(leads)
+    ]
 
 
 def test_a_flooding_user_gets_one_step_in_two(gate: Gate) -> None:
@@ -216,6 +230,26 @@ def test_a_reply_cancelled_while_waiting_never_gets_a_context(gate: Gate) -> Non
     scheduler.close()
 
 
+def test_a_cancelled_reply_ends_at_once_even_while_other_steps_are_held(gate: Gate) -> None:
+    log: list[str] = []
+    lead = LeadWork()
+    scheduler = TokenScheduler(parallel=2, load=gate, fork=fork, lead=lead)
+    gone = FakeReply(log, "gone", "b", tokens=10**7, lead=1)
+    scheduler.submit(gone)
+    gate.open.set()
+    deadline = time.monotonic() + 10
+    while len(log) < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    with lead.running():  # only first clauses advance now ...
+        gone.cancelled.set()  # ... but a reply whose caller left is ended, not held
+        assert gone.done.wait(LEAD_HOLD_S / 2)
+        newcomer = FakeReply(log, "newcomer", "c", tokens=2, lead=2)
+        scheduler.submit(newcomer)
+        assert newcomer.done.wait(LEAD_HOLD_S / 2)
+    assert scheduler.in_progress == 0
+    scheduler.close()
+
+
 def test_a_failed_load_fails_the_reply_not_the_scheduler() -> None:
     calls = []
 
@@ -241,11 +275,38 @@ def test_a_failed_load_fails_the_reply_not_the_scheduler() -> None:
     ("text", "tokens", "done"),
     [
         ("Sure", 1, False),
-        ("The capital of France is Paris.", 7, True),
-        ("Well,", 2, False),  # a clause of one word is too short to speak alone
+        ("The capital of France is Paris.", 7, False),  # complete once the next begins
+        ("The capital of France is Paris. It", 8, True),
+        ("It costs 3.", 4, False),  # "3." may yet be "3.5"
+        ("Well, ", 2, False),  # a clause of one word is too short to speak alone
+        ("If you leave now and hurry,", 7, False),
         ("If you leave now and hurry, ", 7, True),
         ("an endless run of words without any stop at all", 32, True),
     ],
 )
 def test_the_first_piece_ends_where_speech_could_start(text: str, tokens: int, done: bool) -> None:
     assert lead_done(text, tokens) is done
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        ["The", " capital", " of", " France", " is", " Paris", ".", " It", " is"],
+        ["Sure", ",", " here", " is", " one", ":", " why", " did", " the", " cat"],
+        ["It", " costs", " 3", ".", "5", " euros", ".", " Anything", " else"],
+        ["If", " you", " leave", " now", " and", " hurry", ",", " you", " will"],
+        ["Hi", "!", " I", " am", " Ballsy", "."],
+    ],
+)
+def test_the_lead_ends_on_the_token_that_lets_speech_start(tokens: list[str]) -> None:
+    # The reply's sentence buffer decides when speech starts; the lead must last
+    # exactly until then, or the token speech waits for is served after everyone's rest.
+    buffer, text = SentenceBuffer(), ""
+    speaks = leads = None
+    for n, token in enumerate(tokens, start=1):
+        text += token
+        if speaks is None and buffer.push(token):
+            speaks = n
+        if leads is None and lead_done(text, n):
+            leads = n
+    assert leads == speaks

@@ -11,9 +11,12 @@ time the most urgent:
 
 1. a reply that has not yet produced its first speakable piece (a sentence, or a
    clause of a few words — what speech starts with) goes before the rest of any
-   reply: ``Lane.LEAD``;
-2. within a lane, users take turns (:class:`~ballsy.scheduling.RoundRobin`): one user
-   with ten replies in progress gets one step in two, not ten in eleven;
+   reply: ``Lane.LEAD``. A first piece under way is finished before the next starts
+   (at most ``LEAD_MAX_TOKENS``): five users' first words, taken in turn token by
+   token, would all come as late as the last;
+2. within a lane, users take turns (:class:`~ballsy.scheduling.RoundRobin`): the next
+   first piece is the one of the user served longest ago, and one user with ten
+   replies in progress gets one step in two of the rest, not ten in eleven;
 3. then arrival order.
 
 Background work (``Lane.BACKGROUND``) only runs when nothing interactive can. And
@@ -40,13 +43,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from ballsy.observability.logging import get_logger
 from ballsy.scheduling import LEAD_WORK, Lane, LeadWork, RoundRobin, WorkTag
+from ballsy.speech.tts import split_sentences
 
 log = get_logger("ballsy.llm.interleave")
 
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
-_CLAUSE_END = re.compile(r"[,;:\u2014](?:\s|$)")
+_CLAUSE_END = re.compile(r"[,;:\u2014]\s+")
 LEAD_MIN_CLAUSE_WORDS = 5
 """A clause this long may be spoken on its own (as ``realtime.session.sentences`` does)."""
 LEAD_MAX_TOKENS = 32
@@ -58,8 +63,14 @@ HOLD_POLL_S = 0.01
 
 
 def lead_done(text: str, tokens: int) -> bool:
-    """Whether a reply's text so far holds a first piece speech could start with."""
-    if tokens >= LEAD_MAX_TOKENS or _SENTENCE_END.search(text):
+    """Whether a reply's text so far holds a first piece speech could start with.
+
+    The rules are the reply's sentence buffer's: a sentence is complete once the next
+    one has begun (its closing period alone may still be "3." of "3.5"), a clause once
+    the whitespace after its comma came — so the token that lets speech start is still
+    a lead token, not one that waits behind the rest of everyone's replies.
+    """
+    if tokens >= LEAD_MAX_TOKENS or len(split_sentences(text)) > 1:
         return True
     return any(
         len(text[: match.start()].split()) >= LEAD_MIN_CLAUSE_WORDS
@@ -122,8 +133,10 @@ def sibling_context(llama: Any) -> Any:
         )
     )
     sibling._candidates = internals.LlamaTokenDataArray(n_vocab=llama._n_vocab)
-    sibling.input_ids = llama.input_ids.copy()
-    sibling.scores = llama.scores.copy()
+    sibling.input_ids = np.zeros_like(llama.input_ids)
+    # Left unwritten, as llama.cpp-python allocates it (n_batch x n_vocab floats, ~300 MB
+    # for a large vocabulary): only logprobs read it, and untouched pages cost nothing.
+    sibling.scores = np.empty_like(llama.scores)
     sibling.n_tokens = 0
     sibling._requires_eval = True
     sibling._sampler = None
@@ -289,15 +302,23 @@ class TokenScheduler:
     def _choose(self, *, lead_only: bool = False) -> _Entry | None:
         """The most urgent reply that can run now (lock held). A waiting reply is
         given a free context here (or leave to make one) before it is returned."""
-        best: tuple[tuple[int, int, int], _Entry] | None = None
+        best: tuple[tuple[int, bool, int, int], _Entry] | None = None
         for entry in self._entries:
+            if entry.generation.cancelled.is_set():
+                # Its caller is gone (a dropped speculative reply, a barge-in): ending it
+                # now, before anything else, frees its context for a reply someone awaits.
+                return entry
             if entry.context is None and not self._can_place(entry.generation):
                 continue
             generation = entry.generation
             lane = self._lane(generation)
             if lead_only and lane is not Lane.LEAD:
                 continue
-            key = self._order.key(lane, generation.tag.owner, entry.arrival)
+            # A first clause under way is finished before another starts: taking turns
+            # token by token would make every waiting reply's first words late at once.
+            under_way = lane is Lane.LEAD and entry.started
+            lane_key, turn, arrival = self._order.key(lane, generation.tag.owner, entry.arrival)
+            key = (lane_key, not under_way, turn, arrival)
             if best is None or key < best[0]:
                 best = (key, entry)
         if best is None:

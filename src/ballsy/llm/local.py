@@ -74,7 +74,7 @@ class LocalLLM:
         max_waiting: int = 16,
         prompt_cache_mb: int = 256,
         tools: bool = False,
-        parallel: int = 4,
+        parallel: int = 8,
     ) -> None:
         self.supports_tools = tools
         # The models by the names a request may use; ``model_path`` overrides the default.
