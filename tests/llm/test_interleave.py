@@ -123,6 +123,18 @@ def test_first_clauses_arriving_together_are_finished_one_at_a_time(gate: Gate) 
     ]
 
 
+def test_a_spoken_replys_first_clause_goes_before_a_text_replys(gate: Gate) -> None:
+    log: list[str] = []
+    scheduler = TokenScheduler(parallel=4, load=gate, fork=fork)
+    text = [FakeReply(log, f"text{n}", f"t{n}", tokens=4, lead=2) for n in range(3)]
+    spoken = FakeReply(log, "spoken", "v", tokens=4, lead=2, lane=Lane.LEAD)
+    run(scheduler, gate, [*text, spoken])
+    # The first text reply may have taken the first step (it came first, alone); then
+    # the spoken reply's whole first piece goes before every other step.
+    first = log.index("spoken")
+    assert first <= 1 and log[first + 1] == "spoken"
+
+
 def test_a_flooding_user_gets_one_step_in_two(gate: Gate) -> None:
     log: list[str] = []
     scheduler = TokenScheduler(parallel=8, load=gate, fork=fork)
@@ -178,9 +190,9 @@ def test_while_a_turn_is_transcribed_only_first_clauses_advance(gate: Gate) -> N
         started = time.monotonic()
         time.sleep(0.05)
         before = len(log)
-        first = FakeReply(log, "first", "b", tokens=3, lead=3)
+        first = FakeReply(log, "first", "b", tokens=3, lead=3, lane=Lane.LEAD)
         scheduler.submit(first)
-        assert first.done.wait(10)  # a first clause still goes on ...
+        assert first.done.wait(10)  # a spoken reply's first clause still goes on ...
         assert log[before:] == ["first"] * 3  # ... while the rest of the other waits,
         while len(log) == before + 3 and time.monotonic() - started < 5:
             time.sleep(0.005)
@@ -243,7 +255,7 @@ def test_a_cancelled_reply_ends_at_once_even_while_other_steps_are_held(gate: Ga
     with lead.running():  # only first clauses advance now ...
         gone.cancelled.set()  # ... but a reply whose caller left is ended, not held
         assert gone.done.wait(LEAD_HOLD_S / 2)
-        newcomer = FakeReply(log, "newcomer", "c", tokens=2, lead=2)
+        newcomer = FakeReply(log, "newcomer", "c", tokens=2, lead=2, lane=Lane.LEAD)
         scheduler.submit(newcomer)
         assert newcomer.done.wait(LEAD_HOLD_S / 2)
     assert scheduler.in_progress == 0

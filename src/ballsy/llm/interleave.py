@@ -11,9 +11,10 @@ time the most urgent:
 
 1. a reply that has not yet produced its first speakable piece (a sentence, or a
    clause of a few words — what speech starts with) goes before the rest of any
-   reply: ``Lane.LEAD``. A first piece under way is finished before the next starts
-   (at most ``LEAD_MAX_TOKENS``): five users' first words, taken in turn token by
-   token, would all come as late as the last;
+   reply; a reply that will be spoken (made in ``Lane.LEAD``: a voice session's) before
+   a text one — time to first audio first. A first piece under way is finished before
+   the next starts (at most ``LEAD_MAX_TOKENS``): five users' first words, taken in
+   turn token by token, would all come as late as the last;
 2. within a lane, users take turns (:class:`~ballsy.scheduling.RoundRobin`): the next
    first piece is the one of the user served longest ago, and one user with ten
    replies in progress gets one step in two of the rest, not ten in eleven;
@@ -21,7 +22,7 @@ time the most urgent:
 
 Background work (``Lane.BACKGROUND``) only runs when nothing interactive can. And
 while another shared model runs lead work (a user's turn being transcribed:
-:data:`~ballsy.scheduling.LEAD_WORK`), only first clauses are advanced, for up to
+:data:`~ballsy.scheduling.LEAD_WORK`), only spoken first pieces are advanced, for up to
 ``LEAD_HOLD_S``: on a CPU box the LLM thread would otherwise take a core from the
 transcription that the next reply waits for. A reply
 that finds every context busy waits for one; while it waits, it cannot be served —
@@ -41,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, Protocol
 
 import numpy as np
@@ -302,7 +304,7 @@ class TokenScheduler:
     def _choose(self, *, lead_only: bool = False) -> _Entry | None:
         """The most urgent reply that can run now (lock held). A waiting reply is
         given a free context here (or leave to make one) before it is returned."""
-        best: tuple[tuple[int, bool, int, int], _Entry] | None = None
+        best: tuple[tuple[_Level, bool, int, int], _Entry] | None = None
         for entry in self._entries:
             if entry.generation.cancelled.is_set():
                 # Its caller is gone (a dropped speculative reply, a barge-in): ending it
@@ -311,14 +313,16 @@ class TokenScheduler:
             if entry.context is None and not self._can_place(entry.generation):
                 continue
             generation = entry.generation
-            lane = self._lane(generation)
-            if lead_only and lane is not Lane.LEAD:
+            level = _level(generation)
+            if lead_only and level is not _Level.SPOKEN_FIRST:
                 continue
-            # A first clause under way is finished before another starts: taking turns
+            # A first piece under way is finished before another starts: taking turns
             # token by token would make every waiting reply's first words late at once.
-            under_way = lane is Lane.LEAD and entry.started
-            lane_key, turn, arrival = self._order.key(lane, generation.tag.owner, entry.arrival)
-            key = (lane_key, not under_way, turn, arrival)
+            under_way = generation.leading and entry.started
+            _, turn, arrival = self._order.key(
+                generation.tag.lane, generation.tag.owner, entry.arrival
+            )
+            key = (level, not under_way, turn, arrival)
             if best is None or key < best[0]:
                 best = (key, entry)
         if best is None:
@@ -351,8 +355,20 @@ class TokenScheduler:
         # The context this user's last reply used probably holds their conversation.
         return min(free, key=lambda c: (c.last_owner != generation.tag.owner, c.last_used))
 
-    @staticmethod
-    def _lane(generation: Generation) -> Lane:
-        if generation.tag.lane is Lane.BACKGROUND:
-            return Lane.BACKGROUND
-        return Lane.LEAD if generation.leading else Lane.INTERACTIVE
+
+class _Level(IntEnum):
+    """How urgent a reply's next step is, most urgent first."""
+
+    SPOKEN_FIRST = 0  # the first piece of a reply that will be spoken (Lane.LEAD)
+    FIRST = 1  # the first piece of a text reply (its time to first token)
+    REST = 2
+    BACKGROUND = 3
+
+
+def _level(generation: Generation) -> _Level:
+    lane = generation.tag.lane
+    if lane is Lane.BACKGROUND:
+        return _Level.BACKGROUND
+    if not generation.leading:
+        return _Level.REST
+    return _Level.SPOKEN_FIRST if lane is Lane.LEAD else _Level.FIRST

@@ -46,7 +46,7 @@ from ballsy.realtime.session.ports import (
 )
 from ballsy.realtime.session.resampling import StreamResampler
 from ballsy.realtime.session.sentences import SentenceBuffer
-from ballsy.scheduling import Lane, in_lane
+from ballsy.scheduling import Lane, current_work, in_lane
 
 log = get_logger("ballsy.realtime.reply")
 
@@ -115,7 +115,11 @@ class ReplyHandle:
     # --- control -----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        # A spoken reply's LLM work is on the path to first audio: its first clause goes
+        # before text replies' (ballsy.llm.interleave); its speech sets its own lanes.
+        lane = Lane.LEAD if self.style.speak else current_work().lane
+        with in_lane(lane):
+            self._task = asyncio.create_task(self._run())
 
     def emit(self, event: SessionEvent) -> None:
         if self._held is not None:
