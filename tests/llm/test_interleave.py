@@ -123,16 +123,16 @@ def test_first_clauses_arriving_together_are_finished_one_at_a_time(gate: Gate) 
     ]
 
 
-def test_a_spoken_replys_first_clause_goes_before_a_text_replys(gate: Gate) -> None:
+def test_a_spoken_reply_goes_before_text_replies_first_pieces(gate: Gate) -> None:
     log: list[str] = []
     scheduler = TokenScheduler(parallel=4, load=gate, fork=fork)
     text = [FakeReply(log, f"text{n}", f"t{n}", tokens=4, lead=2) for n in range(3)]
     spoken = FakeReply(log, "spoken", "v", tokens=4, lead=2, lane=Lane.LEAD)
     run(scheduler, gate, [*text, spoken])
     # The first text reply may have taken the first step (it came first, alone); then
-    # the spoken reply's whole first piece goes before every other step.
+    # the spoken reply goes, first piece and rest, before any text reply's next step.
     first = log.index("spoken")
-    assert first <= 1 and log[first + 1] == "spoken"
+    assert first <= 1 and log[first : first + 4] == ["spoken"] * 4
 
 
 def test_a_flooding_user_gets_one_step_in_two(gate: Gate) -> None:

@@ -11,10 +11,11 @@ time the most urgent:
 
 1. a reply that has not yet produced its first speakable piece (a sentence, or a
    clause of a few words — what speech starts with) goes before the rest of any
-   reply; a reply that will be spoken (made in ``Lane.LEAD``: a voice session's) before
-   a text one — time to first audio first. A first piece under way is finished before
-   the next starts (at most ``LEAD_MAX_TOKENS``): five users' first words, taken in
-   turn token by token, would all come as late as the last;
+   reply; a reply that will be spoken (made in ``Lane.LEAD``: a voice session's),
+   first piece and rest, before a text one — time to first audio first. A first
+   piece under way is finished before the next starts (at most ``LEAD_MAX_TOKENS``):
+   five users' first words, taken in turn token by token, would all come as late as
+   the last;
 2. within a lane, users take turns (:class:`~ballsy.scheduling.RoundRobin`): the next
    first piece is the one of the user served longest ago, and one user with ten
    replies in progress gets one step in two of the rest, not ten in eleven;
@@ -67,10 +68,12 @@ HOLD_POLL_S = 0.01
 def lead_done(text: str, tokens: int) -> bool:
     """Whether a reply's text so far holds a first piece speech could start with.
 
-    The rules are the reply's sentence buffer's: a sentence is complete once the next
-    one has begun (its closing period alone may still be "3." of "3.5"), a clause once
-    the whitespace after its comma came — so the token that lets speech start is still
-    a lead token, not one that waits behind the rest of everyone's replies.
+    The rules are the reply's sentence buffer's (``realtime.session.sentences``): a
+    sentence is complete once the next one has begun ("3." may yet be "3.5"), a clause
+    once the whitespace after its comma came. The spoken-text filter before it
+    (``assistant.spoken``) releases text a few words late, so speech may need a few
+    tokens more: a spoken reply's rest therefore ranks above text replies' first
+    pieces (:class:`_Level`), and those tokens never wait behind a text flood.
     """
     if tokens >= LEAD_MAX_TOKENS or len(split_sentences(text)) > 1:
         return True
@@ -357,18 +360,20 @@ class TokenScheduler:
 
 
 class _Level(IntEnum):
-    """How urgent a reply's next step is, most urgent first."""
+    """How urgent a reply's next step is, most urgent first: realtime speech, then
+    text, and first pieces before the rest within each."""
 
     SPOKEN_FIRST = 0  # the first piece of a reply that will be spoken (Lane.LEAD)
-    FIRST = 1  # the first piece of a text reply (its time to first token)
-    REST = 2
-    BACKGROUND = 3
+    SPOKEN_REST = 1  # what its listener hears next
+    FIRST = 2  # the first piece of a text reply (its time to first token)
+    REST = 3
+    BACKGROUND = 4
 
 
 def _level(generation: Generation) -> _Level:
     lane = generation.tag.lane
     if lane is Lane.BACKGROUND:
         return _Level.BACKGROUND
-    if not generation.leading:
-        return _Level.REST
-    return _Level.SPOKEN_FIRST if lane is Lane.LEAD else _Level.FIRST
+    if lane is Lane.LEAD:
+        return _Level.SPOKEN_FIRST if generation.leading else _Level.SPOKEN_REST
+    return _Level.FIRST if generation.leading else _Level.REST
