@@ -170,7 +170,10 @@ def test_bench_measures_a_real_server_and_the_plan_reads_it(tmp_path: Path) -> N
     )
     assert report["schema"] == SCHEMA and report["idle"]["still_open"] == 4
     assert report["server"]["base_rss_mb"] > 100, "models are loaded before measuring"
-    assert report["talking"]["turns"] >= 1 and report["talking"]["cpu_s_per_turn"] > 0
+    # A turn's own CPU is what the window used beyond the base and microphone load; in
+    # a 2-s window on a busy machine that difference may clamp to 0, the usage may not.
+    assert report["talking"]["turns"] >= 1 and report["talking"]["server_vcpu"] > 0
+    assert report["talking"]["cpu_s_per_turn"] >= 0
     assert report["talking"]["llm_tokens_out_per_request"] > 0
     assert report["rest"]["cpu_ms_per_request"] > 0
     plan = make_plan(Measured.load(tmp_path / "capacity.json"), Workload(), prices())
