@@ -84,6 +84,13 @@ def fork(_primary: Any) -> Context:
     return Context()
 
 
+def wait_for_steps(log: list[str], count: int) -> None:
+    """Until the scheduler thread has taken ``count`` steps (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while len(log) < count and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 @pytest.fixture
 def gate() -> Gate:
     return Gate()
@@ -157,9 +164,7 @@ def test_one_users_backlog_leaves_a_context_for_a_newcomer(gate: Gate) -> None:
     for reply in flood:
         scheduler.submit(reply)
     gate.open.set()
-    deadline = time.monotonic() + 10
-    while len(log) < 10 and time.monotonic() < deadline:  # the flood is under way
-        time.sleep(0.001)
+    wait_for_steps(log, 10)  # the flood is under way
     victim = FakeReply(log, "victim", "victim", tokens=4, lead=0)
     scheduler.submit(victim)
     assert victim.done.wait(10)
@@ -183,9 +188,7 @@ def test_while_a_turn_is_transcribed_only_first_clauses_advance(gate: Gate) -> N
     rest = FakeReply(log, "rest", "a", tokens=10**7, lead=0)
     scheduler.submit(rest)
     gate.open.set()
-    deadline = time.monotonic() + 10
-    while not log and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_for_steps(log, 1)
     with lead.running():  # another model works on someone's first audio
         started = time.monotonic()
         time.sleep(0.05)
@@ -249,9 +252,7 @@ def test_a_cancelled_reply_ends_at_once_even_while_other_steps_are_held(gate: Ga
     gone = FakeReply(log, "gone", "b", tokens=10**7, lead=1)
     scheduler.submit(gone)
     gate.open.set()
-    deadline = time.monotonic() + 10
-    while len(log) < 3 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_for_steps(log, 3)
     with lead.running():  # only first clauses advance now ...
         gone.cancelled.set()  # ... but a reply whose caller left is ended, not held
         assert gone.done.wait(LEAD_HOLD_S / 2)
