@@ -129,8 +129,12 @@ class RoundRobin:
         self._clock = itertools.count(1)
         self._last: dict[str, int] = {}
 
+    def turn(self, owner: str) -> int:
+        """Lower for an owner served longer ago (0: never served)."""
+        return self._last.get(owner, 0)
+
     def key(self, lane: Lane, owner: str, arrival: int) -> tuple[int, int, int]:
-        return (int(lane), self._last.get(owner, 0), arrival)
+        return (int(lane), self.turn(owner), arrival)
 
     def served(self, owner: str) -> None:
         self._last[owner] = next(self._clock)

@@ -322,10 +322,7 @@ class TokenScheduler:
             # A first piece under way is finished before another starts: taking turns
             # token by token would make every waiting reply's first words late at once.
             under_way = generation.leading and entry.started
-            _, turn, arrival = self._order.key(
-                generation.tag.lane, generation.tag.owner, entry.arrival
-            )
-            key = (level, not under_way, turn, arrival)
+            key = (level, not under_way, self._order.turn(generation.tag.owner), entry.arrival)
             if best is None or key < best[0]:
                 best = (key, entry)
         if best is None:
